@@ -1,0 +1,105 @@
+//! eaxc compiles `.eax` specs — egress hosts, auth methods and target actions of external
+//! APIs — into the Snowflake objects external network access needs: ordered SQL scripts plus
+//! the Python handlers of the procedures and functions that call the APIs.
+//!
+//! ```text
+//!  .eax text ──parse──▶ ast::File ──lower──▶ model::Project ──check──▶ diagnostics
+//!                                                │
+//!                                                └──plan──▶ plan::Plan ──render──▶ render::Output
+//! ```
+//!
+//! Every stage is a pure function; only the command line (`cli`) reads or writes files.
+//! [`compile`] chains the stages.
+
+pub mod ast;
+pub mod auth;
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod diagnostic;
+pub mod lower;
+pub mod model;
+pub mod parse;
+pub mod plan;
+pub mod render;
+pub mod source;
+
+use config::Config;
+use diagnostic::Diagnostic;
+use lower::Loader;
+use render::Output;
+use source::Sources;
+
+/// What to compile: spec files and, optionally, the text of `eaxc.yaml`.
+#[derive(Clone, Debug, Default)]
+pub struct Input {
+    /// Spec names (relative paths with `/`) and texts.
+    pub specs: Vec<(String, String)>,
+    /// `eaxc.yaml`, if the project has one: its name and text.
+    pub config: Option<(String, String)>,
+}
+
+/// The result of a compilation.
+#[derive(Debug)]
+pub struct Compilation {
+    /// Every file read: specs, handlers and the configuration.
+    pub sources: Sources,
+    /// Every problem, errors and warnings, in file and position order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The settings used.
+    pub config: Config,
+    /// The files to write; `None` when there are errors.
+    pub output: Option<Output>,
+}
+
+impl Compilation {
+    /// Whether any error (not only warnings) was found.
+    #[must_use]
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Runs every stage. Specs are compiled in name order, so the result does not depend on the
+/// order they are given in.
+#[must_use]
+pub fn compile(input: &Input, loader: &dyn Loader) -> Compilation {
+    let mut sources = Sources::default();
+    let mut diagnostics = Vec::new();
+    let config = match &input.config {
+        None => Config::default(),
+        Some((name, text)) => {
+            let file = sources.add(name.clone(), text.clone());
+            Config::parse(file, text).unwrap_or_else(|diagnostic| {
+                diagnostics.push(diagnostic);
+                Config::default()
+            })
+        }
+    };
+    let mut specs: Vec<&(String, String)> = input.specs.iter().collect();
+    specs.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut trees = Vec::new();
+    for (name, text) in specs {
+        let file = sources.add(name.clone(), text.clone());
+        match parse::parse(file, text) {
+            Ok(tree) => trees.push((file, tree)),
+            Err(errors) => diagnostics.extend(errors),
+        }
+    }
+    let (project, lower_diagnostics) = lower::lower(&trees, &mut sources, &config, loader);
+    diagnostics.extend(lower_diagnostics);
+    diagnostics.extend(check::check(&project, &sources));
+    diagnostic::sort(&mut diagnostics);
+    let output = if diagnostics.iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        let plan = plan::plan(&project);
+        Some(render::render(&project, &plan, &sources, &config))
+    };
+    Compilation {
+        sources,
+        diagnostics,
+        config,
+        output,
+    }
+}

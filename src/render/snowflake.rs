@@ -1,0 +1,86 @@
+//! Snowflake quoting and escaping: identifiers, string literals and procedure bodies. The only
+//! place SQL text is escaped; templates reach it through filters.
+
+/// A double-quoted identifier with `"` doubled (case is kept).
+/// <https://docs.snowflake.com/en/sql-reference/identifiers-syntax>
+#[must_use]
+pub fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `"DB"."SCHEMA"."NAME"`.
+#[must_use]
+pub fn qualified(database: &str, schema: &str, name: &str) -> String {
+    format!("{}.{}.{}", ident(database), ident(schema), ident(name))
+}
+
+/// A single-quoted string literal. Backslash escapes are active in Snowflake string constants,
+/// so `\` is doubled first, then `'` is doubled; control characters are written as escapes so
+/// that a literal stays on one line.
+/// <https://docs.snowflake.com/en/sql-reference/data-types-text#escape-sequences-in-single-quoted-string-constants>
+#[must_use]
+pub fn string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('\'');
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("''"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// The `AS ...` body of a procedure or function: `$$body$$` when that is unambiguous,
+/// otherwise a single-quoted literal in which only `\` and `'` are escaped (newlines stay, so
+/// the stored body is byte-identical to the file).
+/// <https://docs.snowflake.com/en/sql-reference/data-types-text#dollar-quoted-string-constants>
+#[must_use]
+pub fn body(text: &str) -> String {
+    if !text.contains("$$") && !text.ends_with('$') {
+        return format!("$${text}$$");
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    out.push('\'');
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("''"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_double_their_quotes() {
+        assert_eq!(ident(r#"a"b"#), r#""a""b""#);
+        assert_eq!(qualified("D", "S", "N"), r#""D"."S"."N""#);
+    }
+
+    #[test]
+    fn strings_escape_backslash_then_quote() {
+        assert_eq!(string(r"it's C:\x"), r"'it''s C:\\x'");
+        assert_eq!(string("a\nb"), r"'a\nb'");
+    }
+
+    #[test]
+    fn bodies_fall_back_to_single_quotes() {
+        assert_eq!(body("x = 1\n"), "$$x = 1\n$$");
+        assert_eq!(body("a = '$$'\n"), "'a = ''$$''\n'");
+        assert_eq!(body("a = 1 # $"), "'a = 1 # $'");
+        assert_eq!(body("r'\\d'"), "'r''\\\\d'''");
+    }
+}
