@@ -282,10 +282,10 @@ fn check_oauth(api: &Api, integration: &OAuthIntegration, out: &mut Vec<Diagnost
                     out.push(
                         Diagnostic::new(
                             Code::BadExpiry,
-                            api.auth.span,
-                            format!("`{expiry}` is not a refresh token expiry Snowflake accepts"),
+                            expiry.span,
+                            format!("`{}` is not a refresh token expiry Snowflake accepts", expiry.node),
                         )
-                        .label("in this auth block")
+                        .label("unsupported format")
                         .help("write `YYYY-MM-DD`, `YYYY-MM-DD HH:MI` or `YYYY-MM-DD HH:MI:SS`, optionally followed by a time zone"),
                     );
                 }
@@ -474,14 +474,20 @@ fn check_param_name(action: &Action, param: &Param, out: &mut Vec<Diagnostic>) {
 }
 
 fn literal_fits(literal: &Literal, family: TypeFamily) -> bool {
-    match (literal, family) {
+    matches!(
+        (literal, family),
         (Literal::Null, _)
-        | (Literal::String(_), TypeFamily::Text | TypeFamily::Time | TypeFamily::Binary)
-        | (Literal::Number(_), TypeFamily::Number)
-        | (Literal::Bool(_), TypeFamily::Boolean) => true,
-        (Literal::String(_) | Literal::Number(_) | Literal::Bool(_), TypeFamily::Semi) => true,
-        _ => false,
-    }
+            | (
+                Literal::String(_),
+                TypeFamily::Text | TypeFamily::Time | TypeFamily::Binary
+            )
+            | (Literal::Number(_), TypeFamily::Number)
+            | (Literal::Bool(_), TypeFamily::Boolean)
+            | (
+                Literal::String(_) | Literal::Number(_) | Literal::Bool(_),
+                TypeFamily::Semi
+            )
+    )
 }
 
 fn check_action(api: &Api, action: &Action, sources: &Sources, out: &mut Vec<Diagnostic>) {
@@ -1067,19 +1073,22 @@ fn check_names(project: &Project, out: &mut Vec<Diagnostic>) {
                 out,
             );
         }
-        for name in names
-            .iter()
-            .map(|n| &n.node)
-            .chain([&api.database, &api.schema])
-        {
+        let containers = [
+            Spanned::new(api.database.clone(), api.name.span),
+            Spanned::new(api.schema.clone(), api.name.span),
+        ];
+        for name in names.into_iter().chain(&containers) {
             if name.chars().count() > MAX_NAME {
                 out.push(
                     Diagnostic::new(
                         Code::NameTooLong,
-                        api.name.span,
-                        format!("`{}…` is longer than 255 characters", name.chars().take(40).collect::<String>()),
+                        span_or(name, api),
+                        format!(
+                            "`{}…` is longer than 255 characters",
+                            name.chars().take(40).collect::<String>()
+                        ),
                     )
-                    .label("this api's object name")
+                    .label("names an object")
                     .help("Snowflake identifiers are at most 255 characters; shorten the api or action name, or set a `names { }` block"),
                 );
             }

@@ -128,8 +128,6 @@ codes! {
     BadReturnType = "E0324", Error, "unsupported return type";
     /// OAuth scopes of the secret are not within the integration's scopes.
     ScopeNotAllowed = "E0310", Error, "scope not allowed";
-    /// Two procedures with one name that Snowflake could not tell apart.
-    AmbiguousOverload = "E0325", Error, "ambiguous overload";
     /// `eaxc.yaml` is not valid.
     BadConfig = "E0501", Error, "invalid configuration";
     /// A bug in eaxc.

@@ -452,7 +452,8 @@ fn lower_api(lx: &mut Lowerer<'_>, file: FileId, api: &ast::Api) -> Option<Api> 
         }
         Some(other) => {
             Attrs::wrong_type(lx, "egress", other, "a list of strings");
-            (Vec::new(), other.span())
+            // The api name's span marks "no usable list", so `check` does not also call it empty.
+            (Vec::new(), api.name.span)
         }
         None => {
             lx.report(
@@ -639,7 +640,7 @@ fn lower_auth(lx: &mut Lowerer<'_>, auth: &ast::Auth) -> Option<Spanned<Box<dyn 
     }
     let mut attrs = Attrs::new(lx, &auth.items, auth.kind.span, format!("auth {kind}"));
     let method = lower_kind(&mut attrs, lx)?;
-    Some(Spanned::new(method, auth.span))
+    Some(Spanned::new(method, auth.kind.span))
 }
 
 fn auth_secrets(config: &Config, api: &str, auth: &dyn AuthMethod, span: Span) -> Vec<Secret> {
@@ -804,9 +805,16 @@ fn lower_action(
             ok = false;
             continue;
         }
+        let errors_before = lx.diagnostics.len();
         match lower_param(lx, param) {
             Some(param) => params.push(param),
             None => ok = false,
+        }
+        if lx.diagnostics[errors_before..]
+            .iter()
+            .any(Diagnostic::is_error)
+        {
+            ok = false;
         }
     }
     let returns = lower_type(lx, &action.returns);
@@ -900,13 +908,13 @@ fn lower_action(
     let mut used_aliases = Vec::new();
     let body = match (handler, requests.as_slice()) {
         (Some(handler), []) => ActionBody::Handler(lower_handler(lx, handler)?),
-        (None, [request]) => ActionBody::Request(lower_request(
+        (None, [request]) => ActionBody::Request(Box::new(lower_request(
             lx,
             request,
             &params,
             secrets,
             &mut used_aliases,
-        )?),
+        )?)),
         (Some(handler), [request, ..]) => {
             lx.report(
                 Diagnostic::new(
@@ -1003,9 +1011,17 @@ fn lower_param(lx: &mut Lowerer<'_>, param: &ast::Param) -> Option<Param> {
         None => None,
         Some(value) => Some(literal(lx, value, "a default")?),
     };
+    // An unknown type was reported; keep the parameter (as VARIANT) so that references to it
+    // do not cascade into "unknown parameter" errors. The caller drops the action.
+    let data_type = data_type.unwrap_or(DataType {
+        name: "VARIANT".into(),
+        args: Vec::new(),
+        family: TypeFamily::Semi,
+        span: param.data_type.span,
+    });
     Some(Param {
         name: param.name.clone(),
-        data_type: data_type?,
+        data_type,
         allowed,
         default,
         span: param.span,

@@ -104,7 +104,7 @@ pub enum SecretBody {
         /// `OAUTH_REFRESH_TOKEN`.
         refresh_token: SecretValue,
         /// `OAUTH_REFRESH_TOKEN_EXPIRY_TIME`.
-        expiry: String,
+        expiry: Spanned<String>,
     },
 }
 
@@ -303,7 +303,7 @@ pub struct Example {
 #[derive(Clone, Debug)]
 pub enum ActionBody {
     /// Generated from a `request` block.
-    Request(Request),
+    Request(Box<Request>),
     /// A hand-written file embedded verbatim.
     Handler(HandlerFile),
 }

@@ -172,20 +172,15 @@ impl Builder {
 
     fn api(&mut self, pair: Pair<'_, Rule>) -> Api {
         let span = self.span(&pair);
-        let mut inner = pair.into_inner().filter(|p| !is_keyword(p.as_rule()));
+        let mut inner = pair.children();
         let name = self.name(&inner.next().expect("api name"));
         let items = inner.map(|item| self.item(item)).collect();
         Api { name, items, span }
     }
 
     fn items(&mut self, body: Option<Pair<'_, Rule>>) -> Vec<Item> {
-        body.map(|body| {
-            body.into_inner()
-                .filter(|p| !is_keyword(p.as_rule()))
-                .map(|item| self.item(item))
-                .collect()
-        })
-        .unwrap_or_default()
+        body.map(|body| body.children().map(|item| self.item(item)).collect())
+            .unwrap_or_default()
     }
 
     fn keyword(&self, pair: &Pair<'_, Rule>, keyword: &str) -> Span {
@@ -198,14 +193,14 @@ impl Builder {
         let rule = pair.as_rule();
         match rule {
             Rule::attribute => {
-                let mut inner = pair.into_inner().filter(|p| !is_keyword(p.as_rule()));
+                let mut inner = pair.children();
                 let name = self.name(&inner.next().expect("attribute name"));
                 let value = self.value(inner.next().expect("attribute value"));
                 Item::Attribute(Attribute { name, value })
             }
             Rule::auth => {
                 let keyword = self.keyword(&pair, "auth");
-                let mut inner = pair.into_inner().filter(|p| !is_keyword(p.as_rule()));
+                let mut inner = pair.children();
                 let kind = self.name(&inner.next().expect("auth kind"));
                 let items = self.items(inner.next());
                 Item::Auth(Auth {
@@ -217,7 +212,7 @@ impl Builder {
             }
             Rule::secret => {
                 let keyword = self.keyword(&pair, "secret");
-                let mut inner = pair.into_inner().filter(|p| !is_keyword(p.as_rule()));
+                let mut inner = pair.children();
                 let name = self.name(&inner.next().expect("secret name"));
                 let kind = self.name(&inner.next().expect("secret type"));
                 let items = self.items(inner.next());
@@ -230,22 +225,20 @@ impl Builder {
                 })
             }
             Rule::action => {
-                let mut inner = pair.into_inner().filter(|p| !is_keyword(p.as_rule()));
+                let mut inner = pair.children();
                 let keyword = self.name(&inner.next().expect("action kind"));
                 let name = self.name(&inner.next().expect("action name"));
                 let params = inner
                     .next()
                     .expect("params")
-                    .into_inner()
-                    .filter(|p| !is_keyword(p.as_rule()))
+                    .children()
                     .map(|param| self.param(param))
                     .collect();
                 let returns = self.data_type(
                     inner
                         .next()
                         .expect("returns")
-                        .into_inner()
-                        .filter(|p| !is_keyword(p.as_rule()))
+                        .children()
                         .next()
                         .expect("return type"),
                 );
@@ -261,7 +254,7 @@ impl Builder {
             }
             Rule::request => {
                 let keyword = self.keyword(&pair, "request");
-                let mut inner = pair.into_inner().filter(|p| !is_keyword(p.as_rule()));
+                let mut inner = pair.children();
                 let method = self.name(&inner.next().expect("method"));
                 let url = self.string(inner.next().expect("url"));
                 let items = self.items(inner.next());
@@ -275,13 +268,12 @@ impl Builder {
             }
             Rule::grant => {
                 let keyword = self.keyword(&pair, "grant");
-                let mut inner = pair.into_inner().filter(|p| !is_keyword(p.as_rule()));
+                let mut inner = pair.children();
                 let privilege = self.name(&inner.next().expect("privilege"));
                 let role_pair = inner
                     .next()
                     .expect("role")
-                    .into_inner()
-                    .filter(|p| !is_keyword(p.as_rule()))
+                    .children()
                     .next()
                     .expect("role value");
                 let role = if role_pair.as_rule() == Rule::string {
@@ -305,11 +297,7 @@ impl Builder {
                         "names"
                     },
                 );
-                let items = self.items(
-                    pair.into_inner()
-                        .filter(|p| !is_keyword(p.as_rule()))
-                        .next(),
-                );
+                let items = self.items(pair.children().next());
                 let block = Block {
                     keyword,
                     items,
@@ -327,19 +315,13 @@ impl Builder {
 
     fn param(&mut self, pair: Pair<'_, Rule>) -> Param {
         let span = self.span(&pair);
-        let mut inner = pair.into_inner().filter(|p| !is_keyword(p.as_rule()));
+        let mut inner = pair.children();
         let name = self.name(&inner.next().expect("param name"));
         let data_type = self.data_type(inner.next().expect("param type"));
         let mut allowed = None;
         let mut default = None;
         for part in inner {
-            let value = self.value(
-                part.clone()
-                    .into_inner()
-                    .filter(|p| !is_keyword(p.as_rule()))
-                    .next()
-                    .expect("value"),
-            );
+            let value = self.value(part.clone().children().next().expect("value"));
             if part.as_rule() == Rule::allowed {
                 allowed = Some(value);
             } else {
@@ -357,27 +339,18 @@ impl Builder {
 
     fn data_type(&mut self, pair: Pair<'_, Rule>) -> DataType {
         let span = self.span(&pair);
-        let mut inner = pair.into_inner().filter(|p| !is_keyword(p.as_rule()));
+        let mut inner = pair.children();
         let name = self.name(&inner.next().expect("type name"));
         let args = inner
             .next()
-            .map(|args| {
-                args.into_inner()
-                    .filter(|p| !is_keyword(p.as_rule()))
-                    .map(|arg| self.name(&arg))
-                    .collect()
-            })
+            .map(|args| args.children().map(|arg| self.name(&arg)).collect())
             .unwrap_or_default();
         DataType { name, args, span }
     }
 
     fn string(&mut self, pair: Pair<'_, Rule>) -> StringLit {
         let span = self.span(&pair);
-        let raw = pair
-            .into_inner()
-            .filter(|p| !is_keyword(p.as_rule()))
-            .next()
-            .map_or("", |inner| inner.as_str());
+        let raw = pair.children().next().map_or("", |inner| inner.as_str());
         let (value, verbatim) = self.unescape(raw, span);
         StringLit {
             value,
@@ -441,25 +414,15 @@ impl Builder {
             Rule::null => Value::Null(span),
             Rule::word => Value::Word(self.name(&pair)),
             Rule::env_call => {
-                let string = self.string(
-                    pair.into_inner()
-                        .filter(|p| !is_keyword(p.as_rule()))
-                        .next()
-                        .expect("env name"),
-                );
+                let string = self.string(pair.children().next().expect("env name"));
                 Value::Env(string, span)
             }
             Rule::file_call => {
-                let string = self.string(
-                    pair.into_inner()
-                        .filter(|p| !is_keyword(p.as_rule()))
-                        .next()
-                        .expect("file path"),
-                );
+                let string = self.string(pair.children().next().expect("file path"));
                 Value::File(string, span)
             }
             Rule::secret_ref => {
-                let mut inner = pair.into_inner().filter(|p| !is_keyword(p.as_rule()));
+                let mut inner = pair.children();
                 let secret = self.name(&inner.next().expect("secret"));
                 let field = self.name(&inner.next().expect("field"));
                 Value::SecretRef {
@@ -469,18 +432,14 @@ impl Builder {
                 }
             }
             Rule::list => Value::List(
-                pair.into_inner()
-                    .filter(|p| !is_keyword(p.as_rule()))
-                    .map(|value| self.value(value))
-                    .collect(),
+                pair.children().map(|value| self.value(value)).collect(),
                 span,
             ),
             Rule::object => {
                 let entries = pair
-                    .into_inner()
-                    .filter(|p| !is_keyword(p.as_rule()))
+                    .children()
                     .map(|entry| {
-                        let mut inner = entry.into_inner().filter(|p| !is_keyword(p.as_rule()));
+                        let mut inner = entry.children();
                         let key = inner.next().expect("key");
                         let key = if key.as_rule() == Rule::string {
                             let string = self.string(key);
@@ -496,6 +455,21 @@ impl Builder {
             }
             other => unreachable!("grammar produced {other:?} as a value"),
         }
+    }
+}
+
+/// Child pairs with keyword tokens filtered out.
+type ChildPairs<'i> =
+    std::iter::Filter<pest::iterators::Pairs<'i, Rule>, fn(&Pair<'i, Rule>) -> bool>;
+
+/// The children of a pair without keyword tokens.
+trait Children<'i> {
+    fn children(self) -> ChildPairs<'i>;
+}
+
+impl<'i> Children<'i> for Pair<'i, Rule> {
+    fn children(self) -> ChildPairs<'i> {
+        self.into_inner().filter(|pair| !is_keyword(pair.as_rule()))
     }
 }
 

@@ -1,1 +1,5 @@
-fn main() {}
+//! The integration tests: one binary (see `Cargo.toml`), one module per concern.
+
+mod common;
+mod specs;
+mod tidy;

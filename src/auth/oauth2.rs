@@ -7,13 +7,14 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::lower::{Attrs, Lowerer};
 use crate::model::{SecretBody, SecretValue};
 use crate::render::python::string_literal;
+use crate::source::Spanned;
 
 #[derive(Debug)]
 struct OAuth2 {
     integration: OAuthIntegration,
     secret_scopes: Vec<String>,
     refresh_token: Option<SecretValue>,
-    expiry: Option<String>,
+    expiry: Option<Spanned<String>>,
 }
 
 const ATTRIBUTES: &[&str] = &[
@@ -112,7 +113,7 @@ pub(super) fn lower(attrs: &mut Attrs<'_>, lx: &mut Lowerer<'_>) -> Option<Box<d
         },
         secret_scopes,
         refresh_token: refresh_token.map(|value| value.node),
-        expiry: expiry.map(|value| value.node),
+        expiry,
     }))
 }
 

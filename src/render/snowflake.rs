@@ -81,6 +81,6 @@ mod tests {
         assert_eq!(body("x = 1\n"), "$$x = 1\n$$");
         assert_eq!(body("a = '$$'\n"), "'a = ''$$''\n'");
         assert_eq!(body("a = 1 # $"), "'a = 1 # $'");
-        assert_eq!(body("r'\\d'"), "'r''\\\\d'''");
+        assert_eq!(body("r'\\d' # $$"), "'r''\\\\d'' # $$'");
     }
 }

@@ -1,0 +1,2 @@
+def main(session):
+    return "never reads the token"

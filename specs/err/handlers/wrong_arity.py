@@ -1,0 +1,2 @@
+def main(session):
+    return "forgot the item_id argument"
