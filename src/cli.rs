@@ -184,6 +184,13 @@ fn load_project(args: &SpecArgs) -> Result<Project, Fatal> {
     for path in &paths {
         collect_specs(path, &mut files)?;
     }
+    if files.is_empty() {
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(Fatal(format!(
+            "no .eax specs found in {}",
+            shown.join(", ")
+        )));
+    }
     let mut specs = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file)

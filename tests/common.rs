@@ -47,3 +47,36 @@ pub(crate) fn compile_specs(specs: Vec<(String, String)>, config: Option<String>
     };
     compile(&input, &RepoLoader)
 }
+
+/// Decodes a Snowflake single-quoted string constant (starting at its opening quote) the way
+/// Snowflake does: `''` and `\'` are a quote, backslash escapes are interpreted, an unknown
+/// escape drops the backslash. Returns the text and the rest after the closing quote.
+/// <https://docs.snowflake.com/en/sql-reference/data-types-text#escape-sequences-in-single-quoted-string-constants>
+pub(crate) fn decode_sql_string(literal: &str) -> (String, &str) {
+    let body = literal.strip_prefix('\'').expect("starts with a quote");
+    let mut out = String::new();
+    let mut chars = body.char_indices().peekable();
+    while let Some((index, c)) = chars.next() {
+        match c {
+            '\'' if chars.peek().is_some_and(|(_, next)| *next == '\'') => {
+                chars.next();
+                out.push('\'');
+            }
+            '\'' => return (out, &body[index + 1..]),
+            '\\' => {
+                let (_, escaped) = chars.next().expect("escape has a character");
+                out.push(match escaped {
+                    'n' => '\n',
+                    't' => '\t',
+                    'r' => '\r',
+                    'b' => '\u{8}',
+                    'f' => '\u{c}',
+                    '0' => '\0',
+                    other => other,
+                });
+            }
+            other => out.push(other),
+        }
+    }
+    panic!("unterminated string literal");
+}

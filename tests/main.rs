@@ -1,5 +1,6 @@
 //! The integration tests: one binary (see `Cargo.toml`), one module per concern.
 
+mod cli;
 mod common;
 mod specs;
 mod tidy;

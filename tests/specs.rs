@@ -71,7 +71,7 @@ fn all_ok_specs_compile_together() {
         .keys()
         .filter(|path| path.starts_with("handlers/"))
         .count();
-    assert_eq!(handlers, 6, "one handler per action");
+    assert_eq!(handlers, 7, "one handler per action");
 }
 
 #[test]
@@ -108,4 +108,44 @@ fn err_specs_fail_with_the_code_they_are_named_after() {
             eaxc::diagnostic::render_plain(&compilation.diagnostics, &compilation.sources, 80);
         settings().bind(|| insta::assert_snapshot!(format!("err__{stem}"), rendered));
     }
+}
+
+#[test]
+fn bodies_are_stored_byte_identical_to_the_handler_files() {
+    let output = compile_specs(files("specs/ok", "eax"), None)
+        .output
+        .expect("compiles");
+    let sql = &output.files["050_procedures.sql"];
+    let mut checked = 0;
+    for (path, handler) in output
+        .files
+        .iter()
+        .filter(|(path, _)| path.starts_with("handlers/"))
+    {
+        let first_line = handler.lines().next().expect("handlers are not empty");
+        let start = sql
+            .find(&format!("AS $${first_line}"))
+            .or_else(|| {
+                sql.find(&format!(
+                    "AS '{}",
+                    first_line.replace('\\', "\\\\").replace('\'', "''")
+                ))
+            })
+            .unwrap_or_else(|| panic!("no body for {path}"));
+        let literal = &sql[start + 3..];
+        let stored = if let Some(rest) = literal.strip_prefix("$$") {
+            rest[..rest.find("$$").expect("closing $$")].to_string()
+        } else {
+            let (text, rest) = crate::common::decode_sql_string(literal);
+            assert!(rest.starts_with(';'), "{path}: the body ends the statement");
+            text
+        };
+        assert_eq!(&stored, handler, "{path}");
+        checked += 1;
+    }
+    assert_eq!(checked, 7);
+    assert!(
+        sql.contains("AS '# Extract ticket ids"),
+        "the $$ handler uses a quoted body"
+    );
 }

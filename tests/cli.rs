@@ -1,0 +1,210 @@
+//! The `eaxc` binary: exit codes, what `build` writes, and that nothing is written on errors.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::common::root;
+
+fn eaxc(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eaxc"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("eaxc runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn check_passes_on_the_examples() {
+    let output = eaxc(&["check", "specs/ok"], &root());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn check_fails_with_exit_1_and_a_located_diagnostic() {
+    let output = eaxc(&["check", "specs/err/e0307_host_not_allowed.eax"], &root());
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(text.contains("E0307"), "{text}");
+    assert!(
+        text.contains("specs/err/e0307_host_not_allowed.eax:5:17"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unreadable_path_exits_2_naming_it() {
+    let output = eaxc(&["check", "no/such/spec.eax"], &root());
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("no/such/spec.eax"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn usage_error_exits_2() {
+    let output = eaxc(&["build", "--no-such-flag"], &root());
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn warnings_fail_only_with_deny_warnings() {
+    let spec = "specs/err/w0313_sensitive_literal.eax";
+    assert_eq!(eaxc(&["check", spec], &root()).status.code(), Some(0));
+    assert_eq!(
+        eaxc(&["check", "--deny-warnings", spec], &root())
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn build_writes_every_file_and_is_repeatable() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("generated");
+    let out_arg = out.to_str().unwrap();
+    let first = eaxc(&["build", "specs/ok", "--out", out_arg], &root());
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "010_network_rules.sql",
+            "020_security_integrations.sql",
+            "030_secrets.sql",
+            "040_external_access_integrations.sql",
+            "050_procedures.sql",
+            "060_grants.sql",
+            "deploy.sql",
+            "examples.sql",
+            "handlers",
+            "manifest.yaml",
+            "teardown.sql",
+        ]
+    );
+    let before = std::fs::read_to_string(out.join("050_procedures.sql")).unwrap();
+    let handler =
+        std::fs::read_to_string(out.join("handlers/tableau__refresh_resource.py")).unwrap();
+    assert_eq!(
+        handler,
+        std::fs::read_to_string(root().join("specs/ok/handlers/tableau_refresh.py")).unwrap(),
+        "hand-written handlers are written exactly as embedded"
+    );
+    let second = eaxc(&["build", "specs/ok", "--out", out_arg], &root());
+    assert_eq!(second.status.code(), Some(0));
+    assert_eq!(
+        before,
+        std::fs::read_to_string(out.join("050_procedures.sql")).unwrap()
+    );
+}
+
+#[test]
+fn build_with_errors_leaves_the_output_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("generated");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("keep.txt"), "mine").unwrap();
+    let output = eaxc(
+        &[
+            "build",
+            "specs/err/e0301_bad_egress_host.eax",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &root(),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let names: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
+    assert_eq!(names.len(), 1, "only the user's own file is there");
+    assert_eq!(
+        std::fs::read_to_string(out.join("keep.txt")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
+fn secret_values_never_reach_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("generated");
+    let canary = "canary-7f3a9c-value";
+    let mut command = Command::new(env!("CARGO_BIN_EXE_eaxc"));
+    command
+        .args(["build", "specs/ok", "--out", out.to_str().unwrap()])
+        .current_dir(root());
+    for variable in [
+        "MATILLION_CLIENT_ID",
+        "MATILLION_CLIENT_SECRET",
+        "TABLEAU_PAT",
+        "IMMUTA_API_KEY",
+        "IMMUTA_SYSTEM_PASSWORD",
+        "SPCS_PAT",
+        "WEATHER_PASSWORD",
+        "GOOGLE_CLIENT_ID",
+        "GOOGLE_CLIENT_SECRET",
+        "GOOGLE_REFRESH_TOKEN",
+    ] {
+        command.env(variable, canary);
+    }
+    let output = command.output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&output.stdout).contains(canary));
+    assert!(!stderr(&output).contains(canary));
+    let mut stack = vec![out];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(!text.contains(canary), "{} leaks a secret", path.display());
+        }
+    }
+}
+
+#[test]
+fn eaxc_yaml_is_found_by_walking_up_and_sets_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path();
+    std::fs::write(
+        project.join("eaxc.yaml"),
+        "database: ANALYTICS\nschema: EGRESS\nout: build/sql\nnaming:\n  integration: \"{api}_ACCESS\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(project.join("specs")).unwrap();
+    std::fs::copy(
+        root().join("specs/ok/weather.eax"),
+        project.join("specs/weather.eax"),
+    )
+    .unwrap();
+    let output = eaxc(&["build", "specs"], project);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let sql =
+        std::fs::read_to_string(project.join("build/sql/040_external_access_integrations.sql"))
+            .unwrap();
+    assert!(
+        sql.contains(r#"CREATE OR REPLACE EXTERNAL ACCESS INTEGRATION "WEATHER_ACCESS""#),
+        "{sql}"
+    );
+    assert!(
+        sql.contains(r#""ANALYTICS"."EGRESS"."EGRESS__WEATHER""#),
+        "{sql}"
+    );
+    let handler =
+        std::fs::read_to_string(project.join("build/sql/handlers/weather__current_conditions.py"))
+            .unwrap();
+    assert!(
+        handler.contains("from specs/weather.eax"),
+        "names are relative to eaxc.yaml"
+    );
+}
