@@ -762,6 +762,9 @@ fn check_request_hosts(
     }
 }
 
+/// Snowflake's limit on a procedure or function definition.
+const MAX_BODY_BYTES: usize = 1 << 20;
+
 /// The `_snowflake` accessors a handler may call, with the secret body kinds they fit.
 const ACCESSORS: &[&str] = &[
     "get_generic_secret_string",
@@ -779,6 +782,17 @@ fn check_handler(
 ) {
     let text = &sources.get(handler.file).text;
     let file = handler.file;
+    if text.len() > MAX_BODY_BYTES {
+        out.push(
+            Diagnostic::new(
+                Code::HandlerTooLarge,
+                handler.span,
+                format!("`{}` has {} bytes", handler.path, text.len()),
+            )
+            .label("too large to embed")
+            .help("Snowflake limits a procedure or function definition to 1 MB; move code into a package or a staged module"),
+        );
+    }
     let expected = action.params.len() + usize::from(action.kind == ActionKind::Procedure);
     match find_main(text) {
         None => out.push(

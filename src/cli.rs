@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::diagnostic::{Diagnostic, Report, Severity};
+use crate::diagnostic::Report;
 use crate::lower::Loader;
 use crate::{compile, Compilation, Input};
 
@@ -39,6 +39,18 @@ pub struct SpecArgs {
     /// When to colour diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// How to print diagnostics: for people (stderr) or as JSON (stdout).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// How diagnostics are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Rendered with source excerpts, on stderr.
+    Human,
+    /// One JSON document on stdout, for editors and CI.
+    Json,
 }
 
 /// `eaxc build`.
@@ -226,8 +238,20 @@ fn use_color(color: Color) -> bool {
     }
 }
 
-/// Prints diagnostics to stderr and returns whether the run failed.
+/// Prints diagnostics and returns whether the run failed.
 fn report(compilation: &Compilation, args: &SpecArgs) -> bool {
+    let errors = compilation
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .count();
+    let warnings = compilation.diagnostics.len() - errors;
+    let failed = errors > 0 || (args.deny_warnings && warnings > 0);
+    if args.format == Format::Json {
+        let json = crate::diagnostic::render_json(&compilation.diagnostics, &compilation.sources);
+        let _ = std::io::stdout().lock().write_all(json.as_bytes());
+        return failed;
+    }
     let theme = if use_color(args.color) {
         miette::GraphicalTheme::unicode()
     } else {
@@ -243,20 +267,10 @@ fn report(compilation: &Compilation, args: &SpecArgs) -> bool {
         }
         let _ = writeln!(stderr, "{text}");
     }
-    let errors = compilation
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .count();
-    let warnings = compilation
-        .diagnostics
-        .iter()
-        .filter(|d: &&Diagnostic| d.severity == Severity::Warning)
-        .count();
     if errors + warnings > 0 {
         let _ = writeln!(stderr, "{errors} error(s), {warnings} warning(s)");
     }
-    errors > 0 || (args.deny_warnings && warnings > 0)
+    failed
 }
 
 fn check(args: &CheckArgs) -> Result<u8, Fatal> {

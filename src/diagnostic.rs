@@ -128,6 +128,16 @@ codes! {
     BadReturnType = "E0324", Error, "unsupported return type";
     /// OAuth scopes of the secret are not within the integration's scopes.
     ScopeNotAllowed = "E0310", Error, "scope not allowed";
+    /// A handler is larger than Snowflake accepts for a procedure or function body.
+    HandlerTooLarge = "E0326", Error, "handler too large";
+    /// A header name is not an HTTP token, or a header value contains a line break.
+    BadHeader = "E0327", Error, "invalid header";
+    /// A GET or HEAD request has a JSON body.
+    BodyIgnored = "W0328", Warning, "request body on GET or HEAD";
+    /// A number or list is outside the range eaxc accepts.
+    OutOfRange = "E0329", Error, "value out of range";
+    /// A function declares more parameters than Snowflake allows.
+    TooManyParameters = "E0330", Error, "too many parameters";
     /// `eaxc.yaml` is not valid.
     BadConfig = "E0501", Error, "invalid configuration";
     /// A bug in eaxc.
@@ -309,6 +319,83 @@ impl miette::Diagnostic for Report {
                 }),
         ))
     }
+}
+
+/// One labelled span, located, for machine-readable output.
+#[derive(Debug, serde::Serialize)]
+struct JsonLabel {
+    file: String,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    start: u32,
+    end: u32,
+    message: String,
+}
+
+/// One diagnostic for machine-readable output.
+#[derive(Debug, serde::Serialize)]
+struct JsonDiagnostic {
+    code: &'static str,
+    severity: Severity,
+    message: String,
+    file: String,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    start: u32,
+    end: u32,
+    help: Option<String>,
+    labels: Vec<JsonLabel>,
+}
+
+/// Diagnostics as JSON: `{"diagnostics": [...], "errors": N, "warnings": N}`. Lines and
+/// columns are 1-based (columns count characters); `start` and `end` are byte offsets.
+#[must_use]
+pub fn render_json(diagnostics: &[Diagnostic], sources: &Sources) -> String {
+    let locate = |label: &Label| {
+        let (line, column) = sources.line_col(label.span.file, label.span.start);
+        let (end_line, end_column) = sources.line_col(label.span.file, label.span.end);
+        JsonLabel {
+            file: sources.get(label.span.file).name.clone(),
+            line,
+            column,
+            end_line,
+            end_column,
+            start: label.span.start,
+            end: label.span.end,
+            message: label.message.clone(),
+        }
+    };
+    let items: Vec<JsonDiagnostic> = diagnostics
+        .iter()
+        .map(|diagnostic| {
+            let primary = locate(&diagnostic.labels[0]);
+            JsonDiagnostic {
+                code: diagnostic.code.as_str(),
+                severity: diagnostic.severity,
+                message: diagnostic.message.clone(),
+                file: primary.file.clone(),
+                line: primary.line,
+                column: primary.column,
+                end_line: primary.end_line,
+                end_column: primary.end_column,
+                start: primary.start,
+                end: primary.end,
+                help: diagnostic.help.clone(),
+                labels: diagnostic.labels.iter().map(locate).collect(),
+            }
+        })
+        .collect();
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let value = serde_json::json!({
+        "diagnostics": items,
+        "errors": errors,
+        "warnings": diagnostics.len() - errors,
+    });
+    serde_json::to_string_pretty(&value).expect("diagnostics serialise") + "\n"
 }
 
 /// Renders diagnostics as text without colour at a fixed width (for tests and pipes).

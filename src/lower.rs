@@ -350,6 +350,38 @@ impl<'a> Attrs<'a> {
         None
     }
 
+    /// A whole number within `min..=max`; out-of-range values are reported.
+    pub(crate) fn ranged(
+        &mut self,
+        lx: &mut Lowerer<'_>,
+        name: &str,
+        min: u32,
+        max: u32,
+        unit: &str,
+    ) -> Option<u32> {
+        let span = self
+            .attrs
+            .iter()
+            .find(|(a, _)| a.name.node == name)
+            .map(|(a, _)| a.value.span())?;
+        let value = self.integer(lx, name)?;
+        match u32::try_from(value) {
+            Ok(value) if (min..=max).contains(&value) => Some(value),
+            _ => {
+                lx.report(
+                    Diagnostic::new(
+                        Code::OutOfRange,
+                        span,
+                        format!("`{name}` must be between {min} and {max}"),
+                    )
+                    .label(format!("{value} {unit}"))
+                    .help(format!("set `{name}` to a value from {min} to {max}")),
+                );
+                None
+            }
+        }
+    }
+
     /// A boolean.
     pub(crate) fn boolean(&mut self, lx: &mut Lowerer<'_>, name: &str) -> Option<bool> {
         match self.take(name)? {
@@ -763,6 +795,9 @@ fn lower_grant(lx: &mut Lowerer<'_>, grant: &ast::Grant) -> Option<Spanned<Strin
     })
 }
 
+/// Snowflake's limit on the arguments of a scalar UDF.
+const MAX_FUNCTION_PARAMS: usize = 500;
+
 const ACTION_ATTRIBUTES: &[&str] = &[
     "comment",
     "packages",
@@ -818,6 +853,20 @@ fn lower_action(
         }
     }
     let returns = lower_type(lx, &action.returns);
+    if kind == ActionKind::Function && action.params.len() > MAX_FUNCTION_PARAMS {
+        lx.report(
+            Diagnostic::new(
+                Code::TooManyParameters,
+                action.name.span,
+                format!("`{name}` has {} parameters", action.params.len()),
+            )
+            .label(format!("more than {MAX_FUNCTION_PARAMS}"))
+            .help(
+                "Snowflake scalar functions take at most 500 arguments; pass an `object` instead",
+            ),
+        );
+        ok = false;
+    }
 
     let mut attrs = Attrs::new(
         lx,
@@ -845,12 +894,8 @@ fn lower_action(
     }
     .unwrap_or(ExecuteAs::Owner);
     let secure = attrs.boolean(lx, "secure").unwrap_or(false);
-    let timeout = attrs
-        .integer(lx, "timeout")
-        .map_or(30, |t| u32::try_from(t).unwrap_or(u32::MAX));
-    let retries = attrs
-        .integer(lx, "retries")
-        .map_or(3, |r| u32::try_from(r).unwrap_or(u32::MAX));
+    let timeout = attrs.ranged(lx, "timeout", 1, 600, "seconds").unwrap_or(30);
+    let retries = attrs.ranged(lx, "retries", 0, 10, "retries").unwrap_or(3);
     let on_error = attrs
         .enumeration(
             lx,
@@ -998,10 +1043,23 @@ fn lower_param(lx: &mut Lowerer<'_>, param: &ast::Param) -> Option<Param> {
     let data_type = lower_type(lx, &param.data_type);
     let allowed = match &param.allowed {
         None => Vec::new(),
-        Some(Value::List(items, _)) => items
-            .iter()
-            .filter_map(|item| literal(lx, item, "`in`"))
-            .collect(),
+        Some(Value::List(items, span)) => {
+            if items.is_empty() {
+                lx.report(
+                    Diagnostic::new(
+                        Code::OutOfRange,
+                        *span,
+                        format!("`{}` allows no value at all", param.name.node),
+                    )
+                    .label("empty list")
+                    .help("list the values the parameter accepts, or remove `in []`"),
+                );
+            }
+            items
+                .iter()
+                .filter_map(|item| literal(lx, item, "`in`"))
+                .collect()
+        }
         Some(other) => {
             Attrs::wrong_type(lx, "in", other, "a list of values");
             Vec::new()
@@ -1185,6 +1243,40 @@ fn lower_handler(lx: &mut Lowerer<'_>, value: &Value) -> Option<HandlerFile> {
     }
 }
 
+/// Reports a header name that is not an HTTP token (RFC 9110 §5.6.2) or a literal value with a
+/// line break, which would let a spec inject headers.
+pub(crate) fn check_header(lx: &mut Lowerer<'_>, key: &Spanned<String>, value: Option<&Value>) {
+    let token = !key.node.is_empty()
+        && key
+            .node
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c));
+    if !token {
+        lx.report(
+            Diagnostic::new(
+                Code::BadHeader,
+                key.span,
+                format!("`{}` is not a valid header name", key.node),
+            )
+            .label("not an HTTP token")
+            .help("header names use letters, digits and `-` (e.g. `X-API-Key`); no spaces or `:`"),
+        );
+    }
+    if let Some(Value::String(string)) = value {
+        if string.value.contains(['\r', '\n']) {
+            lx.report(
+                Diagnostic::new(
+                    Code::BadHeader,
+                    string.span,
+                    format!("the value of header `{}` contains a line break", key.node),
+                )
+                .label("line break")
+                .help("remove the line break; a header value is one line"),
+            );
+        }
+    }
+}
+
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
 
 fn lower_request(
@@ -1218,7 +1310,20 @@ fn lower_request(
         used_aliases,
         ok: true,
     };
-    let json = attrs.take("json").map(|value| resolver.expr(lx, value));
+    let json = attrs.take("json").map(|value| {
+        if method == "GET" || method == "HEAD" {
+            lx.report(
+                Diagnostic::new(
+                    Code::BodyIgnored,
+                    value.span(),
+                    format!("a {method} request with a JSON body"),
+                )
+                .label("many servers and proxies drop this body")
+                .help("send the values as `query = { ... }`, or use POST"),
+            );
+        }
+        resolver.expr(lx, value)
+    });
     let query = attrs
         .take("query")
         .map(|value| resolver.entries(lx, "query", value));
@@ -1421,6 +1526,11 @@ impl ExprResolver<'_> {
             self.ok = false;
             return Vec::new();
         };
+        if name == "headers" {
+            for (key, value) in entries {
+                check_header(lx, key, Some(value));
+            }
+        }
         entries
             .iter()
             .map(|(key, value)| (key.node.clone(), self.expr(lx, value)))

@@ -2,5 +2,6 @@
 
 mod cli;
 mod common;
+mod mutation;
 mod specs;
 mod tidy;

@@ -25,7 +25,10 @@ pub(super) fn lower(attrs: &mut Attrs<'_>, lx: &mut Lowerer<'_>) -> Option<Box<d
     let query = attrs.string(lx, "query");
     attrs.finish(lx, &["header", "query", "value"]);
     let placement = match (header, query) {
-        (Some(header), None) => Placement::Header(header.node),
+        (Some(header), None) => {
+            crate::lower::check_header(lx, &header, None);
+            Placement::Header(header.node)
+        }
         (None, Some(query)) => Placement::Query(query.node),
         (Some(_), Some(query)) => {
             lx.report(
