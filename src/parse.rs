@@ -360,6 +360,13 @@ impl Builder {
     }
 
     fn unescape(&mut self, raw: &str, span: Span) -> (String, bool) {
+        if raw.contains('\0') {
+            self.errors.push(
+                Diagnostic::new(Code::BadEscape, span, "a string holds the NUL character")
+                    .label("contains NUL")
+                    .help("remove it; Snowflake string values cannot carry NUL reliably"),
+            );
+        }
         if !raw.contains('\\') {
             return (raw.to_string(), true);
         }
@@ -401,6 +408,13 @@ impl Builder {
                 ),
                 None => {}
             }
+        }
+        if out.contains('\0') && !raw.contains('\0') {
+            self.errors.push(
+                Diagnostic::new(Code::BadEscape, span, "a string holds the NUL character")
+                    .label("contains `\\u{0}`")
+                    .help("remove it; Snowflake string values cannot carry NUL reliably"),
+            );
         }
         (out, false)
     }

@@ -64,16 +64,45 @@ pub(crate) fn decode_sql_string(literal: &str) -> (String, &str) {
             }
             '\'' => return (out, &body[index + 1..]),
             '\\' => {
-                let (_, escaped) = chars.next().expect("escape has a character");
-                out.push(match escaped {
-                    'n' => '\n',
-                    't' => '\t',
-                    'r' => '\r',
-                    'b' => '\u{8}',
-                    'f' => '\u{c}',
-                    '0' => '\0',
-                    other => other,
-                });
+                let (at, escaped) = chars.next().expect("escape has a character");
+                let digits = |count: usize, radix: u32, max: usize| -> (u32, usize) {
+                    let run: String = body[at + 1..]
+                        .chars()
+                        .take(max)
+                        .take_while(|c| c.is_digit(radix))
+                        .collect();
+                    assert!(run.len() >= count, "short escape in {literal}");
+                    (u32::from_str_radix(&run, radix).expect("digits"), run.len())
+                };
+                let (decoded, skip) = match escaped {
+                    'n' => ('\n', 0),
+                    't' => ('\t', 0),
+                    'r' => ('\r', 0),
+                    'b' => ('\u{8}', 0),
+                    'f' => ('\u{c}', 0),
+                    'u' => {
+                        let (code, _) = digits(4, 16, 4);
+                        (char::from_u32(code).expect("scalar"), 4)
+                    }
+                    'x' => {
+                        let (code, _) = digits(2, 16, 2);
+                        (char::from_u32(code).expect("scalar"), 2)
+                    }
+                    '0'..='7' => {
+                        let run: String = body[at..]
+                            .chars()
+                            .take(3)
+                            .take_while(|c| c.is_digit(8))
+                            .collect();
+                        let code = u32::from_str_radix(&run, 8).expect("octal");
+                        (char::from_u32(code).expect("scalar"), run.len() - 1)
+                    }
+                    other => (other, 0),
+                };
+                for _ in 0..skip {
+                    chars.next();
+                }
+                out.push(decoded);
             }
             other => out.push(other),
         }

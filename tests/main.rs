@@ -2,6 +2,8 @@
 
 mod cli;
 mod common;
+mod escaping;
+mod handlers;
 mod mutation;
 mod specs;
 mod tidy;
