@@ -556,32 +556,38 @@ impl Renderer<'_> {
         });
         // The URL as literal text and code, adjacent literals merged.
         let mut url_parts: Vec<UrlPart> = vec![UrlPart::Text(format!("{}://", request.url.scheme))];
-        let path_param = |name: &str| UrlPart::Code(format!("_path({})", python::arg(name)));
-        let pieces = |pieces: &[Piece], parts: &mut Vec<UrlPart>| {
-            for piece in pieces {
-                parts.push(match piece {
-                    Piece::Text(text) => UrlPart::Text(text.clone()),
-                    Piece::Param(name) => path_param(name),
-                });
-            }
+        let path_param = |name: &str| {
+            UrlPart::Code(format!(
+                "_path({}, {})",
+                python::string_literal(name),
+                python::arg(name)
+            ))
         };
+        let query_param = |name: &str| UrlPart::Code(format!("_quote({})", python::arg(name)));
+        let pieces =
+            |pieces: &[Piece], parts: &mut Vec<UrlPart>, param: &dyn Fn(&str) -> UrlPart| {
+                for piece in pieces {
+                    parts.push(match piece {
+                        Piece::Text(text) => UrlPart::Text(text.clone()),
+                        Piece::Param(name) => param(name),
+                    });
+                }
+            };
         if host_check.is_some() {
             url_parts.push(UrlPart::Code("authority".into()));
         } else {
-            pieces(&request.url.authority, &mut url_parts);
+            pieces(&request.url.authority, &mut url_parts, &path_param);
         }
-        pieces(&request.url.path, &mut url_parts);
+        pieces(&request.url.path, &mut url_parts, &path_param);
         if !request.url.query.is_empty() {
             url_parts.push(UrlPart::Text("?".into()));
-            pieces(&request.url.query, &mut url_parts);
+            pieces(&request.url.query, &mut url_parts, &query_param);
         }
         let url = join_url(url_parts);
-        let uses_path = request
-            .url
-            .path
-            .iter()
-            .chain(&request.url.query)
-            .any(|piece| matches!(piece, Piece::Param(_)));
+        let has_param =
+            |pieces: &[Piece]| pieces.iter().any(|piece| matches!(piece, Piece::Param(_)));
+        let uses_path = has_param(&request.url.path);
+        let uses_query_template = has_param(&request.url.query);
         let pairs = |entries: &[(String, Expr)]| -> Vec<(String, String)> {
             entries
                 .iter()
@@ -592,7 +598,7 @@ impl Renderer<'_> {
         if request.json.is_some() {
             imports.extend(["decimal", "json"]);
         }
-        if uses_path {
+        if uses_path || uses_query_template {
             imports.push("urllib.parse");
         }
         imports.extend(apply.imports.iter().copied());
@@ -632,6 +638,7 @@ impl Renderer<'_> {
                 json => request.json.as_ref().map(|json| python::expr(json, 4)),
                 method => request.method.clone(),
                 uses_path => uses_path,
+                uses_query_template => uses_query_template,
                 on_error_return => action.on_error == OnError::Return,
                 returns_json => action.returns.family == TypeFamily::Semi,
                 auth_lines => apply.lines,
