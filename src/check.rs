@@ -686,6 +686,12 @@ fn check_request_hosts(
         entries.iter().any(|entry| entry.allows(host, port))
     };
     if let Some(authority) = request.url.literal_authority() {
+        // Say which port is meant: an entry without one allows only 443.
+        let authority = if authority.contains(':') || default_port == 443 {
+            authority
+        } else {
+            format!("{authority}:{default_port}")
+        };
         if !covered(&authority) {
             out.push(
                 Diagnostic::new(
@@ -859,21 +865,25 @@ fn check_handler(
                     }),
                 );
             }
-            Some(secret) if secret.body.accessor() != accessor => out.push(
-                Diagnostic::new(
-                    Code::HandlerSecret,
-                    span,
-                    format!(
-                        "`{alias}` is read with `{accessor}`, but it holds a {} secret",
-                        secret_type(&secret.body)
-                    ),
-                )
-                .label("wrong accessor")
-                .help(format!(
-                    "read it with `_snowflake.{}(\"{alias}\")`",
-                    secret.body.accessor()
-                )),
-            ),
+            Some(secret) if secret.body.accessor() != accessor => {
+                // It is read (wrongly): W0319 would only repeat the problem.
+                read.push(secret.alias.as_str());
+                out.push(
+                    Diagnostic::new(
+                        Code::HandlerSecret,
+                        span,
+                        format!(
+                            "`{alias}` is read with `{accessor}`, but it holds a {} secret",
+                            secret_type(&secret.body)
+                        ),
+                    )
+                    .label("wrong accessor")
+                    .help(format!(
+                        "read it with `_snowflake.{}(\"{alias}\")`",
+                        secret.body.accessor()
+                    )),
+                );
+            }
             Some(secret) => read.push(secret.alias.as_str()),
         }
     }

@@ -115,6 +115,12 @@ fn find_config(start: &Path) -> Option<PathBuf> {
     } else {
         start
     };
+    // A bare file name has an empty parent: the search starts in the current directory.
+    let start = if start.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        start
+    };
     let start = std::fs::canonicalize(start).ok()?;
     start
         .ancestors()
@@ -125,18 +131,20 @@ fn find_config(start: &Path) -> Option<PathBuf> {
 /// A path relative to `root` when it is inside it, with `/` separators.
 fn display_name(root: &Path, path: &Path) -> String {
     let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let relative = absolute
-        .strip_prefix(root)
-        .map_or(path, |relative| relative);
-    relative
+    // Outside the project a path is shown absolute, so that it still resolves.
+    let (shown, prefix) = match absolute.strip_prefix(root) {
+        Ok(relative) => (relative, ""),
+        Err(_) => (absolute.as_path(), "/"),
+    };
+    let parts: Vec<String> = shown
         .components()
         .filter_map(|component| match component {
             Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
             Component::ParentDir => Some("..".into()),
             _ => None,
         })
-        .collect::<Vec<_>>()
-        .join("/")
+        .collect();
+    format!("{prefix}{}", parts.join("/"))
 }
 
 fn collect_specs(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Fatal> {

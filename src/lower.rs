@@ -123,6 +123,14 @@ impl<'a> Attrs<'a> {
         self.span
     }
 
+    /// The span of an attribute's value, if it is set.
+    pub(crate) fn span_of(&self, name: &str) -> Option<Span> {
+        self.attrs
+            .iter()
+            .find(|(attribute, _)| attribute.name.node == name)
+            .map(|(attribute, _)| attribute.value.span())
+    }
+
     /// Takes the raw value of an attribute.
     pub(crate) fn take(&mut self, name: &str) -> Option<&'a Value> {
         self.attrs
@@ -359,11 +367,7 @@ impl<'a> Attrs<'a> {
         max: u32,
         unit: &str,
     ) -> Option<u32> {
-        let span = self
-            .attrs
-            .iter()
-            .find(|(a, _)| a.name.node == name)
-            .map(|(a, _)| a.value.span())?;
+        let span = self.span_of(name)?;
         let value = self.integer(lx, name)?;
         match u32::try_from(value) {
             Ok(value) if (min..=max).contains(&value) => Some(value),
@@ -904,6 +908,23 @@ fn lower_action(
         )
         .unwrap_or(OnError::Raise);
     let handler = attrs.take("handler");
+    if handler.is_some() {
+        for generated_only in ["timeout", "retries", "on_error"] {
+            if let Some(span) = attrs.span_of(generated_only) {
+                lx.report(
+                    Diagnostic::new(
+                        Code::UnknownAttribute,
+                        span,
+                        format!("`{generated_only}` only applies to generated handlers"),
+                    )
+                    .label("a hand-written handler ignores it")
+                    .help(format!(
+                        "remove `{generated_only}`, or handle it in the handler file"
+                    )),
+                );
+            }
+        }
+    }
     if kind == ActionKind::Function {
         if let Some(value) = attrs.take("execute_as") {
             lx.report(
@@ -1170,6 +1191,49 @@ fn lower_type(lx: &mut Lowerer<'_>, data_type: &ast::DataType) -> Option<DataTyp
         );
         return None;
     }
+    // Lengths, precisions and scales are whole numbers in Snowflake's ranges.
+    // <https://docs.snowflake.com/en/sql-reference/intro-summary-data-types>
+    let limits: &[(u64, u64)] = match family {
+        TypeFamily::Text | TypeFamily::Binary => &[(1, 134_217_728)],
+        TypeFamily::Number => &[(1, 38), (0, 37)],
+        _ => &[(0, 9)],
+    };
+    for (arg, (min, max)) in data_type.args.iter().zip(limits) {
+        let value = arg
+            .node
+            .parse::<u64>()
+            .ok()
+            .filter(|v| (*min..=*max).contains(v));
+        if value.is_none() {
+            lx.report(
+                Diagnostic::new(
+                    Code::OutOfRange,
+                    arg.span,
+                    format!("`{}` is not a valid argument of `{name}`", arg.node),
+                )
+                .label(format!("expected a whole number from {min} to {max}"))
+                .help(format!(
+                    "write `{name}` with a whole number from {min} to {max}, or without arguments"
+                )),
+            );
+            return None;
+        }
+    }
+    if let [precision, scale] = data_type.args.as_slice() {
+        if scale.node.parse::<u64>().unwrap_or(0) > precision.node.parse::<u64>().unwrap_or(0) {
+            lx.report(
+                Diagnostic::new(
+                    Code::OutOfRange,
+                    scale.span,
+                    "the scale is larger than the precision",
+                )
+                .label("scale")
+                .with_label(precision.span, "precision")
+                .help("the scale (digits after the point) must not exceed the precision"),
+            );
+            return None;
+        }
+    }
     Some(DataType {
         name: name.to_uppercase(),
         args: data_type.args.iter().map(|arg| arg.node.clone()).collect(),
@@ -1239,6 +1303,34 @@ fn lower_handler(lx: &mut Lowerer<'_>, value: &Value) -> Option<HandlerFile> {
                 .help("the path is relative to the spec's directory"),
             );
             None
+        }
+    }
+}
+
+/// Reports keys given twice in one object (ignoring case when `fold_case`).
+fn duplicate_keys(lx: &mut Lowerer<'_>, entries: &[(Spanned<String>, Value)], fold_case: bool) {
+    let normal = |key: &str| {
+        if fold_case {
+            key.to_ascii_lowercase()
+        } else {
+            key.to_string()
+        }
+    };
+    for (index, (key, _)) in entries.iter().enumerate() {
+        if let Some((first, _)) = entries[..index]
+            .iter()
+            .find(|(k, _)| normal(&k.node) == normal(&key.node))
+        {
+            lx.report(
+                Diagnostic::new(
+                    Code::Duplicate,
+                    key.span,
+                    format!("`{}` is given twice", key.node),
+                )
+                .label("given again here")
+                .with_label(first.span, "first given here")
+                .help("remove one of them; only one value can be sent"),
+            );
         }
     }
 }
@@ -1531,6 +1623,8 @@ impl ExprResolver<'_> {
                 check_header(lx, key, Some(value));
             }
         }
+        // Header names are case-insensitive (RFC 9110 §5.1).
+        duplicate_keys(lx, entries, name == "headers");
         entries
             .iter()
             .map(|(key, value)| (key.node.clone(), self.expr(lx, value)))
@@ -1569,12 +1663,15 @@ impl ExprResolver<'_> {
             Value::List(items, _) => {
                 Expr::List(items.iter().map(|item| self.expr(lx, item)).collect())
             }
-            Value::Object(entries, _) => Expr::Object(
-                entries
-                    .iter()
-                    .map(|(key, value)| (key.node.clone(), self.expr(lx, value)))
-                    .collect(),
-            ),
+            Value::Object(entries, _) => {
+                duplicate_keys(lx, entries, false);
+                Expr::Object(
+                    entries
+                        .iter()
+                        .map(|(key, value)| (key.node.clone(), self.expr(lx, value)))
+                        .collect(),
+                )
+            }
             Value::Env(_, span) | Value::File(_, span) => {
                 lx.report(
                     Diagnostic::new(

@@ -208,3 +208,39 @@ fn eaxc_yaml_is_found_by_walking_up_and_sets_names() {
         "names are relative to eaxc.yaml"
     );
 }
+
+#[test]
+fn a_bare_file_name_still_finds_eaxc_yaml_above() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("eaxc.yaml"), "database: FROM_CONFIG\n").unwrap();
+    let specs = dir.path().join("specs");
+    std::fs::create_dir_all(&specs).unwrap();
+    std::fs::copy(
+        root().join("specs/ok/weather.eax"),
+        specs.join("weather.eax"),
+    )
+    .unwrap();
+    let output = eaxc(&["build", "weather.eax"], &specs);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let sql = std::fs::read_to_string(dir.path().join("generated/010_network_rules.sql")).unwrap();
+    assert!(sql.contains("\"FROM_CONFIG\""), "{sql}");
+}
+
+#[test]
+fn a_spec_outside_the_project_finds_its_handler() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("handlers")).unwrap();
+    std::fs::copy(
+        root().join("specs/ok/tableau.eax"),
+        dir.path().join("tableau.eax"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root().join("specs/ok/handlers/tableau_refresh.py"),
+        dir.path().join("handlers/tableau_refresh.py"),
+    )
+    .unwrap();
+    let spec = dir.path().join("tableau.eax");
+    let output = eaxc(&["check", spec.to_str().unwrap()], &root());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}

@@ -7,7 +7,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::lower::{Attrs, Lowerer};
 use crate::model::{SecretBody, SecretValue};
 use crate::render::python::string_literal;
-use crate::source::Spanned;
+use crate::source::{Span, Spanned};
 
 #[derive(Debug)]
 struct OAuth2 {
@@ -53,6 +53,7 @@ pub(super) fn lower(attrs: &mut Attrs<'_>, lx: &mut Lowerer<'_>) -> Option<Box<d
         )
         .unwrap_or(ClientAuth::Basic);
     let scopes = attrs.string_list(lx, "scopes").unwrap_or_default();
+    let secret_scopes_span = attrs.span_of("secret_scopes");
     let secret_scopes = attrs.string_list(lx, "secret_scopes");
     let access_token_validity = attrs.integer(lx, "access_token_validity");
     let refresh_token_validity = attrs.integer(lx, "refresh_token_validity");
@@ -85,19 +86,35 @@ pub(super) fn lower(attrs: &mut Attrs<'_>, lx: &mut Lowerer<'_>) -> Option<Box<d
         );
         return None;
     }
-    if grant == OAuthGrant::ClientCredentials {
-        if let Some(token) = &refresh_token {
-            lx.report(
-                Diagnostic::new(
-                    Code::UnknownAttribute,
-                    token.span,
-                    "a refresh token is only used with `grant = authorization_code`",
-                )
-                .label("not used by client_credentials")
-                .help("remove `refresh_token` and `refresh_token_expiry`, or set `grant = authorization_code`"),
-            );
-        }
+    // Attributes of the other grant are mistakes, not options: say so instead of ignoring them.
+    let unused: Vec<(&str, Span)> = match grant {
+        OAuthGrant::ClientCredentials => [
+            ("refresh_token", refresh_token.as_ref().map(|t| t.span)),
+            ("refresh_token_expiry", expiry.as_ref().map(|e| e.span)),
+        ]
+        .into_iter()
+        .filter_map(|(name, span)| Some((name, span?)))
+        .collect(),
+        OAuthGrant::AuthorizationCode => secret_scopes_span
+            .map(|span| vec![("secret_scopes", span)])
+            .unwrap_or_default(),
+    };
+    for (name, span) in unused {
+        let grant_word = match grant {
+            OAuthGrant::ClientCredentials => "client_credentials",
+            OAuthGrant::AuthorizationCode => "authorization_code",
+        };
+        lx.report(
+            Diagnostic::new(
+                Code::UnknownAttribute,
+                span,
+                format!("`{name}` is not used with `grant = {grant_word}`"),
+            )
+            .label("ignored by this grant")
+            .help(format!("remove `{name}`, or change the grant")),
+        );
     }
+
     let secret_scopes = secret_scopes.unwrap_or_else(|| scopes.clone());
     Some(Box::new(OAuth2 {
         integration: OAuthIntegration {

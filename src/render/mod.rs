@@ -436,11 +436,7 @@ impl Renderer<'_> {
             .map(|param| {
                 let mut text = format!("{} {}", param.name, param.data_type.sql());
                 if let Some(default) = &param.default {
-                    let _ = write!(
-                        text,
-                        " DEFAULT {}",
-                        sql_literal(&default.node, param.data_type.family)
-                    );
+                    let _ = write!(text, " DEFAULT {}", sql_literal(&default.node));
                 }
                 text
             })
@@ -767,11 +763,7 @@ impl Renderer<'_> {
                                 .iter()
                                 .find(|(name, _)| name.node == param.name.node)
                                 .map(|(_, value)| {
-                                    format!(
-                                        "{} => {}",
-                                        param.name,
-                                        sql_literal(&value.node, param.data_type.family)
-                                    )
+                                    format!("{} => {}", param.name, sql_literal(&value.node))
                                 })
                         })
                         .collect();
@@ -795,11 +787,10 @@ impl Renderer<'_> {
     }
 }
 
-/// A literal in SQL; strings for VARIANT parameters are parsed as JSON text.
-fn sql_literal(value: &Literal, family: TypeFamily) -> String {
+/// A literal in SQL (`check` has made sure it fits the parameter's type).
+fn sql_literal(value: &Literal) -> String {
     match value {
         Literal::String(text) => snowflake::string(text),
-        Literal::Number(text) if family == TypeFamily::Text => snowflake::string(text),
         Literal::Number(text) => text.clone(),
         Literal::Bool(true) => "TRUE".into(),
         Literal::Bool(false) => "FALSE".into(),
