@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod docs;
 mod escaping;
 mod handlers;
 mod mutation;
