@@ -115,7 +115,23 @@ fn process_run(binary: &Path, dir: &Path) -> (Duration, Option<u64>) {
     (elapsed, peak)
 }
 
+/// Writes a corpus of `n` apis into `dir/specs` (for profiling the binary by hand).
+fn write_corpus(n: usize, dir: &Path) {
+    std::fs::create_dir_all(dir.join("specs/handlers")).expect("corpus dir");
+    for (name, text) in corpus(n) {
+        std::fs::write(dir.join(name), text).expect("write spec");
+    }
+    std::fs::write(dir.join("specs/handlers/pat.py"), HANDLER).expect("write handler");
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, n, dir] = args.as_slice() {
+        if flag == "--write-corpus" {
+            write_corpus(n.parse().expect("a number of apis"), Path::new(dir));
+            return;
+        }
+    }
     let sizes: Vec<usize> = std::env::args()
         .skip(1)
         .map(|arg| arg.parse().expect("sizes are numbers"))
@@ -179,11 +195,7 @@ fn main() {
         let (compile, _) = best(runs, || eaxc::compile(&input, &MemoryLoader));
 
         let dir = tempfile_dir(n);
-        std::fs::create_dir_all(dir.join("specs/handlers")).expect("corpus dir");
-        for (name, text) in &specs {
-            std::fs::write(dir.join(name), text).expect("write spec");
-        }
-        std::fs::write(dir.join("specs/handlers/pat.py"), HANDLER).expect("write handler");
+        write_corpus(n, &dir);
         let mut process = Duration::MAX;
         let mut peak = None;
         for _ in 0..runs {

@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::diagnostic::Report;
+use crate::diagnostic::{Code, Report};
 use crate::lower::Loader;
 use crate::{compile, Compilation, Input};
 
@@ -26,6 +26,15 @@ pub enum Command {
     Build(BuildArgs),
     /// Check specs without writing anything.
     Check(CheckArgs),
+    /// Explain a diagnostic code: what it checks, why it matters, a wrong and a right example.
+    Explain(ExplainArgs),
+}
+
+/// `eaxc explain`.
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// The code, e.g. `E0307`; without one, every code is listed.
+    pub code: Option<String>,
 }
 
 /// Options shared by every command that reads specs.
@@ -92,6 +101,7 @@ pub fn run(cli: &Cli) -> u8 {
     let result = match &cli.command {
         Command::Build(args) => build(args),
         Command::Check(args) => check(args),
+        Command::Explain(args) => explain(args),
     };
     match result {
         Ok(code) => code,
@@ -342,4 +352,34 @@ fn write_output(out: &Path, output: &crate::render::Output) -> Result<(), Fatal>
             .map_err(|error| Fatal(format!("cannot write `{}`: {error}", path.display())))?;
     }
     Ok(())
+}
+
+fn explain(args: &ExplainArgs) -> Result<u8, Fatal> {
+    let mut stdout = std::io::stdout().lock();
+    let Some(code) = &args.code else {
+        for code in Code::ALL {
+            let _ = writeln!(stdout, "{code}  {}", code.title());
+        }
+        return Ok(0);
+    };
+    match Code::parse(code) {
+        Some(code) => {
+            let _ = stdout.write_all(code.explanation().as_bytes());
+            Ok(0)
+        }
+        None => {
+            let hint = crate::diagnostic::did_you_mean(
+                &code.to_uppercase(),
+                Code::ALL.iter().map(|c| c.as_str()),
+            );
+            Err(Fatal(format!(
+                "`{code}` is not a diagnostic code{}; `eaxc explain` lists them all",
+                if hint.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({hint})")
+                }
+            )))
+        }
+    }
 }

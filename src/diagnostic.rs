@@ -45,6 +45,22 @@ macro_rules! codes {
             pub fn title(self) -> &'static str {
                 match self { $(Code::$variant => $title,)* }
             }
+
+            /// The explanation printed by `eaxc explain`: what the rule checks, why it matters
+            /// in Snowflake, a wrong and a right example. It is `docs/codes/CODE.md`, the one
+            /// place each code is documented.
+            #[must_use]
+            pub fn explanation(self) -> &'static str {
+                match self {
+                    $(Code::$variant => include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/codes/", $code, ".md")),)*
+                }
+            }
+
+            /// The code written as `code` (case-insensitive), if there is one.
+            #[must_use]
+            pub fn parse(code: &str) -> Option<Code> {
+                Code::ALL.iter().copied().find(|c| c.as_str().eq_ignore_ascii_case(code.trim()))
+            }
         }
     };
 }
