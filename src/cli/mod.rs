@@ -1,0 +1,160 @@
+//! The command line: argument types (clap) and one module per subcommand. The only module
+//! that touches the filesystem or the terminal.
+
+mod build;
+mod explain;
+mod project;
+
+pub use build::BuildArgs;
+pub use explain::ExplainArgs;
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::diagnostic::Report;
+use crate::{compile, Compilation, Input};
+use project::{load_project, FsLoader};
+
+/// Compile `.eax` specs into Snowflake external network access SQL and Python handlers.
+#[derive(Debug, Parser)]
+#[command(name = "eaxc", version, about, long_about = None)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check specs and write the SQL scripts, handlers and manifest.
+    Build(BuildArgs),
+    /// Check specs without writing anything.
+    Check(CheckArgs),
+    /// Explain a diagnostic code: what it checks, why it matters, a wrong and a right example.
+    Explain(ExplainArgs),
+}
+
+/// Options shared by every command that reads specs.
+#[derive(Debug, clap::Args)]
+pub struct SpecArgs {
+    /// Spec files or directories (searched for `*.eax`); default: the project directory.
+    pub paths: Vec<PathBuf>,
+    /// Fail when there are warnings.
+    #[arg(long)]
+    pub deny_warnings: bool,
+    /// When to colour diagnostics.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    /// How to print diagnostics: for people (stderr) or as JSON (stdout).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// How diagnostics are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Rendered with source excerpts, on stderr.
+    Human,
+    /// One JSON document on stdout, for editors and CI.
+    Json,
+}
+
+/// `eaxc check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Specs to read.
+    #[command(flatten)]
+    pub specs: SpecArgs,
+}
+
+/// When to colour output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Only on a terminal, and not when NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// A usage or I/O problem: exit code 2.
+pub(crate) struct Fatal(pub(crate) String);
+
+/// Runs a command and returns the exit code: 0 clean, 1 problems found, 2 usage or I/O error.
+#[must_use]
+pub fn run(cli: &Cli) -> u8 {
+    let result = match &cli.command {
+        Command::Build(args) => build::build(args),
+        Command::Check(args) => check(args),
+        Command::Explain(args) => explain::explain(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Fatal(message)) => {
+            eprintln!("error: {message}");
+            2
+        }
+    }
+}
+
+fn use_color(color: Color) -> bool {
+    match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal(),
+    }
+}
+
+/// Prints diagnostics and returns whether the run failed.
+pub(crate) fn report(compilation: &Compilation, args: &SpecArgs) -> bool {
+    let errors = compilation
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .count();
+    let warnings = compilation.diagnostics.len() - errors;
+    let failed = errors > 0 || (args.deny_warnings && warnings > 0);
+    if args.format == Format::Json {
+        let json = crate::diagnostic::render_json(&compilation.diagnostics, &compilation.sources);
+        let _ = std::io::stdout().lock().write_all(json.as_bytes());
+        return failed;
+    }
+    let theme = if use_color(args.color) {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme);
+    let mut stderr = std::io::stderr().lock();
+    for diagnostic in &compilation.diagnostics {
+        let mut text = String::new();
+        let report = Report::new(diagnostic, &compilation.sources);
+        if handler.render_report(&mut text, &report).is_err() {
+            text = diagnostic.message.clone();
+        }
+        let _ = writeln!(stderr, "{text}");
+    }
+    if errors + warnings > 0 {
+        let _ = writeln!(stderr, "{errors} error(s), {warnings} warning(s)");
+    }
+    failed
+}
+
+fn check(args: &CheckArgs) -> Result<u8, Fatal> {
+    let project = load_project(&args.specs)?;
+    let loader = FsLoader {
+        root: project.root.clone(),
+    };
+    let compilation = compile(
+        &Input {
+            specs: project.specs,
+            config: project.config,
+        },
+        &loader,
+    );
+    Ok(u8::from(report(&compilation, &args.specs)))
+}
