@@ -1,6 +1,7 @@
 //! The integration tests: one binary (see `Cargo.toml`), one module per concern.
 
 mod cli;
+mod commands;
 mod common;
 mod docs;
 mod escaping;

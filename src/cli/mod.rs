@@ -3,10 +3,14 @@
 
 mod build;
 mod explain;
+mod init;
+mod plan;
 mod project;
 
 pub use build::BuildArgs;
 pub use explain::ExplainArgs;
+pub use init::InitArgs;
+pub use plan::{PlanArgs, PlanFormat};
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
@@ -35,6 +39,30 @@ pub enum Command {
     Check(CheckArgs),
     /// Explain a diagnostic code: what it checks, why it matters, a wrong and a right example.
     Explain(ExplainArgs),
+    /// Print the objects a build creates, in deploy order, with their dependencies.
+    Plan(PlanArgs),
+    /// Start a project: eaxc.yaml, an example spec and a pre-commit configuration.
+    Init(InitArgs),
+    /// Print a shell completion script (bash, zsh or fish) to stdout.
+    Completions(CompletionsArgs),
+}
+
+/// `eaxc completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: Shell,
+}
+
+/// Shells with completion scripts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// Bash.
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
 }
 
 /// Options shared by every command that reads specs.
@@ -91,6 +119,9 @@ pub fn run(cli: &Cli) -> u8 {
         Command::Build(args) => build::build(args),
         Command::Check(args) => check(args),
         Command::Explain(args) => explain::explain(args),
+        Command::Plan(args) => plan::plan(args),
+        Command::Init(args) => init::init(args),
+        Command::Completions(args) => Ok(completions(args.shell)),
     };
     match result {
         Ok(code) => code,
@@ -157,4 +188,16 @@ fn check(args: &CheckArgs) -> Result<u8, Fatal> {
         &loader,
     );
     Ok(u8::from(report(&compilation, &args.specs)))
+}
+
+fn completions(shell: Shell) -> u8 {
+    use clap::CommandFactory as _;
+    let shell = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut stdout = std::io::stdout().lock();
+    clap_complete::generate(shell, &mut Cli::command(), "eaxc", &mut stdout);
+    0
 }

@@ -1,0 +1,240 @@
+//! Every subcommand through the binary, snapshotted with insta-cmd: help texts, exit codes,
+//! stdout and stderr. Colour is off and temporary paths are filtered, so the snapshots are
+//! the same on every machine.
+
+use std::path::Path;
+use std::process::Command;
+
+use insta_cmd::assert_cmd_snapshot;
+
+use crate::common::root;
+
+/// The binary, run from `dir`, without colour.
+fn eaxc(dir: &Path) -> Command {
+    let mut command = Command::new(insta_cmd::get_cargo_bin("eaxc"));
+    command.current_dir(dir).env("NO_COLOR", "1");
+    command
+}
+
+/// Snapshot settings: files in `snapshots/` named `cmd__<name>`, temp dirs filtered.
+fn settings(temp: Option<&Path>) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(root().join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_suffix("");
+    if let Some(temp) = temp {
+        let shown = std::fs::canonicalize(temp).unwrap_or_else(|_| temp.to_path_buf());
+        settings.add_filter(&regex_escape(&shown.display().to_string()), "[TEMP]");
+        settings.add_filter(&regex_escape(&temp.display().to_string()), "[TEMP]");
+    }
+    settings
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
+        })
+        .collect()
+}
+
+macro_rules! snapshot {
+    ($name:literal, $temp:expr, $command:expr) => {
+        settings($temp).bind(|| assert_cmd_snapshot!(concat!("cmd__", $name), $command))
+    };
+}
+
+#[test]
+fn help_of_every_subcommand() {
+    let root = root();
+    snapshot!("help", None, eaxc(&root).arg("--help"));
+    for sub in ["build", "check", "explain", "plan", "init", "completions"] {
+        settings(None).bind(|| {
+            assert_cmd_snapshot!(
+                format!("cmd__help_{sub}"),
+                eaxc(&root).args([sub, "--help"])
+            );
+        });
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let root = root();
+    snapshot!("no_subcommand", None, eaxc(&root));
+    snapshot!("unknown_subcommand", None, eaxc(&root).arg("deploy"));
+    snapshot!(
+        "check_missing_path",
+        None,
+        eaxc(&root).args(["check", "no/such/dir"])
+    );
+    snapshot!(
+        "explain_unknown",
+        None,
+        eaxc(&root).args(["explain", "E0308x"])
+    );
+    snapshot!(
+        "completions_unknown_shell",
+        None,
+        eaxc(&root).args(["completions", "tcsh"])
+    );
+}
+
+#[test]
+fn check_clean_and_with_problems() {
+    let root = root();
+    snapshot!("check_ok", None, eaxc(&root).args(["check", "specs/ok"]));
+    snapshot!(
+        "check_error",
+        None,
+        eaxc(&root).args(["check", "specs/err/e0307_host_not_allowed.eax"])
+    );
+    snapshot!(
+        "check_error_json",
+        None,
+        eaxc(&root).args([
+            "check",
+            "--format",
+            "json",
+            "specs/err/e0307_host_not_allowed.eax"
+        ])
+    );
+}
+
+#[test]
+fn explain_lists_and_explains() {
+    let root = root();
+    snapshot!("explain_list", None, eaxc(&root).arg("explain"));
+    snapshot!(
+        "explain_e0307",
+        None,
+        eaxc(&root).args(["explain", "e0307"])
+    );
+}
+
+#[test]
+fn plan_in_every_format() {
+    let root = root();
+    let spec = "specs/ok/matillion_dpc.eax";
+    snapshot!("plan_text", None, eaxc(&root).args(["plan", spec]));
+    snapshot!(
+        "plan_yaml",
+        None,
+        eaxc(&root).args(["plan", "--format", "yaml", spec])
+    );
+    snapshot!(
+        "plan_json",
+        None,
+        eaxc(&root).args(["plan", "--format", "json", spec])
+    );
+    snapshot!(
+        "plan_error",
+        None,
+        eaxc(&root).args(["plan", "specs/err/e0307_host_not_allowed.eax"])
+    );
+}
+
+#[test]
+fn build_reports_what_it_wrote() {
+    // Relative paths inside a temporary directory keep the recorded arguments stable.
+    let temp = tempfile::tempdir().unwrap();
+    let spec = root().join("specs/ok/matillion_dpc.eax");
+    std::fs::copy(spec, temp.path().join("matillion_dpc.eax")).unwrap();
+    snapshot!(
+        "build_matillion",
+        Some(temp.path()),
+        eaxc(temp.path()).args(["build", "matillion_dpc.eax", "--out", "out"])
+    );
+    assert!(temp.path().join("out/manifest.yaml").is_file());
+}
+
+#[test]
+fn init_scaffolds_a_project_that_builds_and_never_overwrites() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    snapshot!("init", Some(dir), eaxc(dir).arg("init"));
+    let mut written: Vec<String> = walk(dir);
+    written.sort();
+    assert_eq!(
+        written,
+        [".pre-commit-config.yaml", "eaxc.yaml", "specs/weather.eax"]
+    );
+    let before: Vec<Vec<u8>> = written
+        .iter()
+        .map(|path| std::fs::read(dir.join(path)).unwrap())
+        .collect();
+    snapshot!("init_again", Some(dir), eaxc(dir).arg("init"));
+    for (path, bytes) in written.iter().zip(&before) {
+        assert_eq!(
+            &std::fs::read(dir.join(path)).unwrap(),
+            bytes,
+            "{path} changed"
+        );
+    }
+    // The scaffold is clean, without warnings, and builds where eaxc.yaml says.
+    snapshot!(
+        "init_then_check",
+        Some(dir),
+        eaxc(dir).args(["check", "--deny-warnings"])
+    );
+    snapshot!("init_then_build", Some(dir), eaxc(dir).arg("build"));
+    assert!(dir.join("generated/deploy.sql").is_file());
+    assert!(dir.join("generated/handlers/weather__current.py").is_file());
+}
+
+#[test]
+fn init_keeps_an_existing_pre_commit_config_and_prints_the_hooks() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    std::fs::write(dir.join(".pre-commit-config.yaml"), "repos: []\n").unwrap();
+    snapshot!("init_existing_pre_commit", Some(dir), eaxc(dir).arg("init"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".pre-commit-config.yaml")).unwrap(),
+        "repos: []\n"
+    );
+}
+
+#[test]
+fn completions_for_every_shell_name_every_subcommand() {
+    let root = root();
+    for shell in ["bash", "zsh", "fish"] {
+        let output = eaxc(&root).args(["completions", shell]).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        let script = String::from_utf8(output.stdout).unwrap();
+        for sub in ["build", "check", "explain", "plan", "init", "completions"] {
+            assert!(script.contains(sub), "{shell} completions lack {sub}");
+        }
+        assert!(
+            script.contains("deny-warnings"),
+            "{shell} completions lack flags"
+        );
+    }
+    // fish is the shortest script: snapshot it so that changes to the CLI are reviewed.
+    snapshot!(
+        "completions_fish",
+        None,
+        eaxc(&root).args(["completions", "fish"])
+    );
+}
+
+/// Files under `dir`, relative, with `/`.
+fn walk(dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        for entry in std::fs::read_dir(&current).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let relative = path.strip_prefix(dir).unwrap();
+                files.push(relative.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    files
+}
