@@ -271,7 +271,7 @@ fn check_oauth(api: &Api, integration: &OAuthIntegration, out: &mut Vec<Diagnost
                     format!("`{name}` must be an https URL"),
                 )
                 .label("not https")
-                .help("Snowflake calls OAuth endpoints over TLS only: write `https://host/path`"),
+                .help("write the endpoint as `https://host/path`: client secrets and tokens must not cross the network in clear text"),
             );
         }
     }
@@ -295,7 +295,8 @@ fn check_oauth(api: &Api, integration: &OAuthIntegration, out: &mut Vec<Diagnost
     for secret in &api.secrets {
         if let SecretBody::OAuthClientCredentials { scopes } = &secret.body {
             for scope in scopes {
-                if !integration.scopes.is_empty() && !integration.scopes.contains(scope) {
+                // An integration without scopes allows none: OAUTH_ALLOWED_SCOPES defaults to ().
+                if !integration.scopes.contains(scope) {
                     out.push(
                         Diagnostic::new(
                             Code::ScopeNotAllowed,
@@ -552,13 +553,13 @@ fn check_action(api: &Api, action: &Action, sources: &Sources, out: &mut Vec<Dia
                 Code::BadRuntime,
                 action.runtime.span,
                 format!(
-                    "Python runtime `{}` is not offered by Snowflake",
+                    "Python runtime `{}` is not one eaxc generates for",
                     action.runtime
                 ),
             )
             .label("unsupported runtime")
             .help(format!(
-                "{}the runtimes are {} (3.9 is deprecated)",
+                "{}the runtimes are {}; Snowflake still runs 3.9 but has deprecated it, so eaxc does not emit it",
                 did_you_mean(&action.runtime, RUNTIMES.iter().copied()).replace('?', "? "),
                 RUNTIMES.join(", ")
             )),
@@ -796,7 +797,7 @@ fn check_handler(
                 format!("`{}` has {} bytes", handler.path, text.len()),
             )
             .label("too large to embed")
-            .help("Snowflake limits a procedure or function definition to 1 MB; move code into a package or a staged module"),
+            .help("Snowflake limits a procedure or function definition to 1 MB; move code into a package listed in `packages` and keep the handler small"),
         );
     }
     let expected = action.params.len() + usize::from(action.kind == ActionKind::Procedure);

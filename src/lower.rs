@@ -368,7 +368,16 @@ impl<'a> Attrs<'a> {
         unit: &str,
     ) -> Option<u32> {
         let span = self.span_of(name)?;
-        let value = self.integer(lx, name)?;
+        // Negative numbers are whole numbers too: out of range, not of the wrong type.
+        let value = match self.take(name)? {
+            Value::Number(number) if number.node.parse::<i128>().is_ok() => {
+                number.node.parse::<i128>().unwrap_or_default()
+            }
+            value => {
+                Self::wrong_type(lx, name, value, "a whole number");
+                return None;
+            }
+        };
         match u32::try_from(value) {
             Ok(value) if (min..=max).contains(&value) => Some(value),
             _ => {
@@ -1562,6 +1571,22 @@ fn lower_url(lx: &mut Lowerer<'_>, string: &ast::StringLit, params: &[Param]) ->
     };
     if authority.is_empty() {
         return bad_url(lx, string);
+    }
+    if let [Piece::Text(literal)] = authority.as_slice() {
+        let port = literal.rsplit_once(':').map(|(_, port)| port);
+        let port_ok = port.is_none_or(|port| port.parse::<u16>().is_ok_and(|port| port > 0));
+        if literal.contains('@') || !port_ok || literal.starts_with(':') {
+            lx.report(
+                Diagnostic::new(
+                    Code::BadTemplate,
+                    string.span,
+                    format!("`{literal}` is not a valid host with an optional port"),
+                )
+                .label("bad host or port")
+                .help("write `https://host/path` or `https://host:PORT/path` with PORT from 1 to 65535, without user information"),
+            );
+            return None;
+        }
     }
     Some(Url {
         scheme,
