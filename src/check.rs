@@ -900,7 +900,7 @@ fn check_handler(
                     ),
                 )
                 .label("handler")
-                .help("least privilege: read it, or remove it from the api if nothing needs it"),
+                .help("least privilege: list only what this handler reads in `secrets = [...]`, or remove the secret from the api if nothing needs it"),
             );
         }
     }

@@ -821,6 +821,7 @@ const ACTION_ATTRIBUTES: &[&str] = &[
     "timeout",
     "retries",
     "on_error",
+    "secrets",
 ];
 
 fn lower_action(
@@ -917,6 +918,21 @@ fn lower_action(
         )
         .unwrap_or(OnError::Raise);
     let handler = attrs.take("handler");
+    let chosen_secrets = attrs.spanned_string_list(lx, "secrets");
+    if let (None, Some(chosen)) = (&handler, &chosen_secrets) {
+        let span = chosen
+            .first()
+            .map_or(action.name.span, |secret| secret.span);
+        lx.report(
+            Diagnostic::new(
+                Code::UnknownAttribute,
+                span,
+                "`secrets` only applies to hand-written handlers",
+            )
+            .label("a generated handler attaches the secrets it reads")
+            .help("remove `secrets`; the request's auth and `secret.NAME` references decide"),
+        );
+    }
     if handler.is_some() {
         for generated_only in ["timeout", "retries", "on_error"] {
             if let Some(span) = attrs.span_of(generated_only) {
@@ -1029,8 +1045,39 @@ fn lower_action(
 
     // A generated handler gets the secrets its auth kind applies plus those it references; a
     // hand-written one gets every secret of the api (unused ones are reported by `check`).
+    // `secrets = [...]` narrows a hand-written handler to the secrets it reads.
     let attached: Vec<usize> = match &body {
-        ActionBody::Handler(_) => (0..secrets.len()).collect(),
+        ActionBody::Handler(_) => match &chosen_secrets {
+            None => (0..secrets.len()).collect(),
+            Some(chosen) => {
+                let mut attached = Vec::new();
+                for alias in chosen {
+                    match secrets.iter().position(|s| s.alias == alias.node) {
+                        Some(index) if !attached.contains(&index) => attached.push(index),
+                        Some(_) => {}
+                        None => {
+                            let names: Vec<&str> =
+                                secrets.iter().map(|s| s.alias.as_str()).collect();
+                            lx.report(
+                                Diagnostic::new(
+                                    Code::UnknownSecret,
+                                    alias.span,
+                                    format!("no secret named `{}`", alias.node),
+                                )
+                                .label("unknown secret")
+                                .help(join_help(
+                                    &did_you_mean(&alias.node, names.iter().copied()),
+                                    &format!("the secrets of this api are {}", list(&names)),
+                                )),
+                            );
+                            ok = false;
+                        }
+                    }
+                }
+                attached.sort_unstable();
+                attached
+            }
+        },
         ActionBody::Request(_) => secrets
             .iter()
             .enumerate()

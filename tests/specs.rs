@@ -149,3 +149,57 @@ fn bodies_are_stored_byte_identical_to_the_handler_files() {
         "the $$ handler uses a quoted body"
     );
 }
+
+#[test]
+fn secrets_narrow_a_hand_written_handler_to_what_it_reads() {
+    let spec = |narrow: bool| {
+        let (a, b) = if narrow {
+            ("secrets = [\"warehouse\"]", "secrets = []")
+        } else {
+            ("", "")
+        };
+        format!(
+            r#"api two_handlers {{
+  egress = ["api.example.com"]
+  auth none
+  secret warehouse password {{
+    username = "SVC"
+    password = env("WAREHOUSE_PASSWORD")
+  }}
+  procedure reads() returns variant {{
+    handler = file("handlers/reads_password.py")
+    {a}
+  }}
+  procedure ignores() returns variant {{
+    handler = file("handlers/no_secrets.py")
+    {b}
+  }}
+}}
+"#
+        )
+    };
+    let name = "specs/err/two_handlers.eax".to_string();
+    let wide = compile_specs(vec![(name.clone(), spec(false))], None);
+    let codes: Vec<&str> = wide.diagnostics.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        ["W0319"],
+        "without `secrets`, every secret is attached"
+    );
+
+    let narrow = compile_specs(vec![(name, spec(true))], None);
+    assert!(narrow.diagnostics.is_empty(), "{:?}", narrow.diagnostics);
+    let sql = &narrow.output.expect("compiles").files["050_procedures.sql"];
+    let statement = |action: &str| {
+        let start = sql
+            .find(&format!("API__TWO_HANDLERS__{action}\"("))
+            .unwrap();
+        &sql[start..start + sql[start..].find("AS $$").unwrap()]
+    };
+    assert!(statement("READS").contains("SECRETS = ('warehouse' = "));
+    assert!(
+        !statement("IGNORES").contains("SECRETS"),
+        "{}",
+        statement("IGNORES")
+    );
+}
