@@ -18,8 +18,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::diagnostic::Report;
-use crate::{compile, Compilation, Input};
-use project::{load_project, FsLoader};
+use crate::Compilation;
 
 /// Compile `.eax` specs into Snowflake external network access SQL and Python handlers.
 #[derive(Debug, Parser)]
@@ -176,17 +175,7 @@ pub(crate) fn report(compilation: &Compilation, args: &SpecArgs) -> bool {
 }
 
 fn check(args: &CheckArgs) -> Result<u8, Fatal> {
-    let project = load_project(&args.specs)?;
-    let loader = FsLoader {
-        root: project.root.clone(),
-    };
-    let compilation = compile(
-        &Input {
-            specs: project.specs,
-            config: project.config,
-        },
-        &loader,
-    );
+    let (_, compilation) = project::compile_project(&args.specs)?;
     Ok(u8::from(report(&compilation, &args.specs)))
 }
 

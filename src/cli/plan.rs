@@ -9,9 +9,8 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
-use super::project::{load_project, FsLoader};
+use super::project::compile_project;
 use super::{report, Color, Fatal, Format, SpecArgs};
-use crate::{compile, Input};
 
 /// `eaxc plan`.
 #[derive(Debug, clap::Args)]
@@ -64,17 +63,7 @@ pub(crate) fn plan(args: &PlanArgs) -> Result<u8, Fatal> {
         color: args.color,
         format: Format::Human,
     };
-    let project = load_project(&specs)?;
-    let loader = FsLoader {
-        root: project.root.clone(),
-    };
-    let compilation = compile(
-        &Input {
-            specs: project.specs,
-            config: project.config,
-        },
-        &loader,
-    );
+    let (_, compilation) = compile_project(&specs)?;
     if report(&compilation, &specs) {
         return Ok(1);
     }

@@ -4,6 +4,20 @@ use std::path::{Component, Path, PathBuf};
 
 use super::{Fatal, SpecArgs};
 use crate::lower::Loader;
+use crate::{compile, Compilation, Input};
+
+/// Finds the project of `args` and compiles it; returns the project root too.
+pub(crate) fn compile_project(args: &SpecArgs) -> Result<(PathBuf, Compilation), Fatal> {
+    let project = load_project(args)?;
+    let loader = FsLoader {
+        root: project.root.clone(),
+    };
+    let input = Input {
+        specs: project.specs,
+        config: project.config,
+    };
+    Ok((project.root, compile(&input, &loader)))
+}
 
 /// The project: where `eaxc.yaml` is (or the current directory), and the specs found.
 pub(crate) struct Project {
