@@ -3,10 +3,12 @@
 
 mod build;
 mod explain;
+mod fmt;
 mod project;
 
 pub use build::BuildArgs;
 pub use explain::ExplainArgs;
+pub use fmt::FmtArgs;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
@@ -35,6 +37,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Explain a diagnostic code: what it checks, why it matters, a wrong and a right example.
     Explain(ExplainArgs),
+    /// Rewrite specs in the canonical layout (`--check`: only report what would change).
+    Fmt(FmtArgs),
 }
 
 /// Options shared by every command that reads specs.
@@ -91,6 +95,7 @@ pub fn run(cli: &Cli) -> u8 {
         Command::Build(args) => build::build(args),
         Command::Check(args) => check(args),
         Command::Explain(args) => explain::explain(args),
+        Command::Fmt(args) => fmt::fmt(args),
     };
     match result {
         Ok(code) => code,
