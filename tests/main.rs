@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod docs;
 mod escaping;
+mod fmt;
 mod handlers;
 mod mutation;
 mod specs;
