@@ -850,10 +850,10 @@ impl Printer<'_, '_> {
                 started = true;
                 first_line = false;
             }
-            if k < count {
+            if let Some(text) = texts.get(k) {
                 let blank = !first_line && (blank_next || force);
                 newline(&mut out, started, blank, seq.indent);
-                out.push_str(&texts[k]);
+                out.push_str(text);
                 if seq.commas {
                     out.push(',');
                 }
@@ -1208,7 +1208,8 @@ impl Printer<'_, '_> {
         force: bool,
     ) -> String {
         let comments = self.comments_inside(value.first(), value.last());
-        if !comments && !(force && value.breakable()) {
+        let forced = force && value.breakable();
+        if !comments && !forced {
             let flat = self.flat_value(value);
             if !value.breakable() || col + width(&flat) + suffix <= WIDTH {
                 return flat;

@@ -19,12 +19,7 @@ use crate::common::{compile_specs, files, root};
 /// change either.
 static CORPUS: LazyLock<Vec<(String, String)>> = LazyLock::new(|| {
     let mut corpus = Vec::new();
-    for dir in [
-        "specs/ok",
-        "specs/err",
-        "specs/fmt",
-        "tests/handler_specs",
-    ] {
+    for dir in ["specs/ok", "specs/err", "specs/fmt", "tests/handler_specs"] {
         corpus.extend(files(dir, "eax"));
     }
     let mut docs = vec!["README.md".to_string(), "docs/language.md".to_string()];
@@ -43,7 +38,10 @@ static CORPUS: LazyLock<Vec<(String, String)>> = LazyLock::new(|| {
 
 fn fmt(text: &str) -> String {
     format(FileId(0), text).unwrap_or_else(|errors| {
-        panic!("fmt refused a spec that parses: {:?}\n{text}", errors[0].message)
+        panic!(
+            "fmt refused a spec that parses: {:?}\n{text}",
+            errors[0].message
+        )
     })
 }
 
@@ -92,7 +90,11 @@ fn every_spec_and_example_formats_idempotently_to_the_same_build() {
         }
     }
     assert!(CORPUS.len() >= 150, "only {} specs", CORPUS.len());
-    assert!(with_comments >= 10, "only {with_comments} specs with comments");
+    assert!(
+        with_comments >= 10,
+        "only {with_comments} specs with comments"
+    );
+    eprintln!("fmt: {} specs, {with_comments} with comments", CORPUS.len());
 }
 
 #[test]
@@ -133,7 +135,10 @@ fn layout_rules() {
     );
     let expected = format!(
         "api a {{\n  long_name = 1\n  b         = [1, 2]\n\n  c = [\n{}  ]\n\n  d = 2\n}}\n",
-        hosts.iter().map(|h| format!("    {h},\n")).collect::<String>()
+        hosts
+            .iter()
+            .map(|h| format!("    {h},\n"))
+            .collect::<String>()
     );
     assert_eq!(fmt(&text), expected);
     // Trailing comments stay trailing, own-line comments stay on their line; blank lines
@@ -184,7 +189,10 @@ fn mutants_never_panic_and_format_idempotently() {
             }
         }
     }
-    assert!(formatted > 100 && formatted < tried, "{formatted} of {tried}");
+    assert!(
+        formatted > 100 && formatted < tried,
+        "{formatted} of {tried}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,7 +258,8 @@ fn relayout(text: &str, choices: &[u8], comments: bool) -> String {
     const BREAKS: &[&str] = &[" ", "\n", "\t", "  \n    ", "\r\n  ", "\n\t"];
     let (pieces, gaps) = pieces(text);
     let mut choice = choices.iter().cycle().copied();
-    let mut pick = |options: &[&'static str]| options[usize::from(choice.next().unwrap_or(0)) % options.len()];
+    let mut pick =
+        |options: &[&'static str]| options[usize::from(choice.next().unwrap_or(0)) % options.len()];
     let mut out = String::new();
     for (index, piece) in pieces.iter().enumerate() {
         let gap = gaps[index];
@@ -281,7 +290,7 @@ fn relayout(text: &str, choices: &[u8], comments: bool) -> String {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 96,
+        cases: 256,
         failure_persistence: None,
         ..ProptestConfig::default()
     })]
@@ -334,9 +343,18 @@ fn fmt_check_prints_a_diff_and_writes_nothing() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stdout.starts_with("--- a/x.eax\n+++ b/x.eax\n@@"), "{stdout}");
-    assert!(stdout.contains("\n+  egress = [\"a.example.com\"]\n"), "{stdout}");
-    assert!(stderr.contains("1 file(s) would be reformatted"), "{stderr}");
+    assert!(
+        stdout.starts_with("--- a/x.eax\n+++ b/x.eax\n@@"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\n+  egress = [\"a.example.com\"]\n"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("1 file(s) would be reformatted"),
+        "{stderr}"
+    );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), MESSY);
 }
 
@@ -356,7 +374,10 @@ fn fmt_rewrites_only_what_changes_and_then_passes_check() {
     assert!(stderr.contains("formatted 1 file(s)"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&messy).unwrap(), fmt(MESSY));
     assert_eq!(std::fs::read_to_string(&tidy).unwrap(), canonical);
-    assert_eq!(std::fs::metadata(&tidy).unwrap().modified().unwrap(), before);
+    assert_eq!(
+        std::fs::metadata(&tidy).unwrap().modified().unwrap(),
+        before
+    );
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|entry| entry.unwrap().file_name())
@@ -374,7 +395,10 @@ fn fmt_leaves_a_spec_with_a_syntax_error_untouched() {
     let path = dir.path().join("broken.eax");
     let text = "api a {\n  egress = [\"a.example.com\"\n}\n";
     std::fs::write(&path, text).unwrap();
-    for args in [&["fmt", "broken.eax"][..], &["fmt", "--check", "broken.eax"]] {
+    for args in [
+        &["fmt", "broken.eax"][..],
+        &["fmt", "--check", "broken.eax"],
+    ] {
         let output = eaxc(args, dir.path());
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{stderr}");
