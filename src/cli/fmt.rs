@@ -49,11 +49,14 @@ pub(crate) fn fmt(args: &FmtArgs) -> Result<u8, Fatal> {
         }
         changed += 1;
         if args.check {
+            // Outside the project a spec is named by its absolute path; `a/` and `b/` then
+            // stand in for its leading `/`.
+            let shown = name.trim_start_matches('/');
             let diff = similar::TextDiff::from_lines(text.as_str(), formatted.as_str());
             let patch = diff
                 .unified_diff()
                 .context_radius(3)
-                .header(&format!("a/{name}"), &format!("b/{name}"))
+                .header(&format!("a/{shown}"), &format!("b/{shown}"))
                 .to_string();
             let _ = stdout.write_all(patch.as_bytes());
         } else {
