@@ -17,6 +17,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
+pub mod fmt;
 pub mod lower;
 pub mod model;
 pub mod parse;

@@ -52,7 +52,15 @@ macro_rules! snapshot {
 fn help_of_every_subcommand() {
     let root = root();
     snapshot!("help", None, eaxc(&root).arg("--help"));
-    for sub in ["build", "check", "explain", "plan", "init", "completions"] {
+    for sub in [
+        "build",
+        "check",
+        "explain",
+        "fmt",
+        "plan",
+        "init",
+        "completions",
+    ] {
         settings(None).bind(|| {
             assert_cmd_snapshot!(
                 format!("cmd__help_{sub}"),
@@ -205,7 +213,15 @@ fn completions_for_every_shell_name_every_subcommand() {
         let output = eaxc(&root).args(["completions", shell]).output().unwrap();
         assert_eq!(output.status.code(), Some(0), "{shell}");
         let script = String::from_utf8(output.stdout).unwrap();
-        for sub in ["build", "check", "explain", "plan", "init", "completions"] {
+        for sub in [
+            "build",
+            "check",
+            "explain",
+            "fmt",
+            "plan",
+            "init",
+            "completions",
+        ] {
             assert!(script.contains(sub), "{shell} completions lack {sub}");
         }
         assert!(

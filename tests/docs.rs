@@ -4,7 +4,7 @@
 use crate::common::{compile_specs, root};
 
 /// The fenced blocks tagged `eax` in a Markdown file, with their line numbers.
-fn eax_blocks(text: &str) -> Vec<(usize, String)> {
+pub(crate) fn eax_blocks(text: &str) -> Vec<(usize, String)> {
     let mut blocks = Vec::new();
     let mut current: Option<(usize, String)> = None;
     for (index, line) in text.lines().enumerate() {

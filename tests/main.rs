@@ -5,6 +5,7 @@ mod commands;
 mod common;
 mod docs;
 mod escaping;
+mod fmt;
 mod handlers;
 mod mutation;
 mod specs;

@@ -9,7 +9,7 @@ use std::process::Command;
 use crate::common::{compile_specs, files, root};
 
 /// Splits a spec into tokens: whitespace runs, strings, names/numbers, single characters.
-fn tokens(text: &str) -> Vec<&str> {
+pub(crate) fn tokens(text: &str) -> Vec<&str> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut start = 0;
@@ -82,7 +82,7 @@ const EXTRA: &[&str] = &[
     "\u{0}",
 ];
 
-fn mutate(rng: &mut fastrand::Rng, tokens: &[&str]) -> String {
+pub(crate) fn mutate(rng: &mut fastrand::Rng, tokens: &[&str]) -> String {
     let mut out: Vec<&str> = tokens.to_vec();
     let picks = meaningful(tokens);
     for _ in 0..rng.usize(1..=3) {

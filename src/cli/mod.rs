@@ -3,12 +3,14 @@
 
 mod build;
 mod explain;
+mod fmt;
 mod init;
 mod plan;
 mod project;
 
 pub use build::BuildArgs;
 pub use explain::ExplainArgs;
+pub use fmt::FmtArgs;
 pub use init::InitArgs;
 pub use plan::{PlanArgs, PlanFormat};
 
@@ -38,6 +40,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Explain a diagnostic code: what it checks, why it matters, a wrong and a right example.
     Explain(ExplainArgs),
+    /// Rewrite specs in the canonical layout (`--check`: only report what would change).
+    Fmt(FmtArgs),
     /// Print the objects a build creates, in deploy order, with their dependencies.
     Plan(PlanArgs),
     /// Start a project: eaxc.yaml, an example spec and a pre-commit configuration.
@@ -121,6 +125,7 @@ pub fn run(cli: &Cli) -> u8 {
         Command::Plan(args) => plan::plan(args),
         Command::Init(args) => init::init(args),
         Command::Completions(args) => Ok(completions(args.shell)),
+        Command::Fmt(args) => fmt::fmt(args),
     };
     match result {
         Ok(code) => code,

@@ -24,6 +24,8 @@ pub(crate) struct Project {
     pub(crate) root: PathBuf,
     pub(crate) config: Option<(String, String)>,
     pub(crate) specs: Vec<(String, String)>,
+    /// The path each spec was read from, in the order of `specs`.
+    pub(crate) paths: Vec<PathBuf>,
 }
 
 pub(crate) fn find_config(start: &Path) -> Option<PathBuf> {
@@ -129,15 +131,16 @@ pub(crate) fn load_project(args: &SpecArgs) -> Result<Project, Fatal> {
         )));
     }
     let mut specs = Vec::new();
-    for file in files {
-        let text = std::fs::read_to_string(&file)
+    for file in &files {
+        let text = std::fs::read_to_string(file)
             .map_err(|error| Fatal(format!("cannot read `{}`: {error}", file.display())))?;
-        specs.push((display_name(&root, &file), text));
+        specs.push((display_name(&root, file), text));
     }
     Ok(Project {
         root,
         config,
         specs,
+        paths: files,
     })
 }
 
