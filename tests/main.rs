@@ -6,5 +6,6 @@ mod docs;
 mod escaping;
 mod handlers;
 mod mutation;
+mod output;
 mod specs;
 mod tidy;

@@ -3,6 +3,7 @@
 
 mod build;
 mod explain;
+mod output;
 mod project;
 
 pub use build::BuildArgs;
