@@ -330,6 +330,12 @@ fn a_directory_eaxc_did_not_write_is_never_clobbered() {
     let check = project.eaxc(&["build", "--check", "specs", "--out", "out"]);
     assert!(String::from_utf8_lossy(&check.stdout).contains("conflict deploy.sql"));
 
+    // Nor the project directory itself.
+    let output = project.eaxc(&["build", "specs", "--out", "."]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot be the output directory"));
+    assert!(!project.dir.path().join("deploy.sql").exists());
+
     // An empty directory, or one with only unrelated files, is fine.
     std::fs::remove_file(out.join("deploy.sql")).unwrap();
     std::fs::write(out.join("README.txt"), "mine").unwrap();
@@ -411,4 +417,42 @@ fn concurrent_builds_never_interleave() {
     }
     // With 24 builds racing for one lock, some must have waited (and said so).
     assert!(waited, "no build ever waited for the lock");
+}
+
+#[test]
+fn a_manifest_in_another_yaml_style_is_still_read() {
+    let project = Project::new(TWO_ACTIONS);
+    assert_eq!(project.build().status.code(), Some(0));
+    user_files(&project.out());
+    // The same list, as flow style with quoted paths (as a YAML tool might rewrite it).
+    std::fs::write(
+        project.out().join("manifest.yaml"),
+        "files: [{path: \"handlers/svc__lookup.py\"}, {path: 'handlers/svc__create_item.py'}, \
+         {path: deploy.sql}]\n",
+    )
+    .unwrap();
+    project.spec(ONE_ACTION);
+    let output = project.build();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "050_procedures.sql is not listed: {}",
+        text(&output)
+    );
+    std::fs::write(
+        project.out().join("manifest.yaml"),
+        "files:\n- {path: \"handlers/svc__lookup.py\"}\n- path: 'handlers/svc__create_item.py'\n",
+    )
+    .unwrap();
+    for file in std::fs::read_dir(project.out()).unwrap() {
+        let path = file.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "sql") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let output = project.build();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(!project.out().join("handlers/svc__lookup.py").exists());
+    assert!(project.out().join("handlers/mine.py").exists());
+    assert!(project.out().join("notes.md").exists());
 }

@@ -70,7 +70,7 @@ pub(crate) fn build(args: &BuildArgs) -> Result<u8, Fatal> {
         );
         return Ok(1);
     }
-    output::write(&out, output)?;
+    output::write(&out, output, &project.root)?;
     eprintln!("wrote {} file(s) to {}", output.files.len(), out.display());
     Ok(0)
 }
