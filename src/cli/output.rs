@@ -4,7 +4,7 @@
 //! new directory beside it as `.DIR.eaxc-tmp-<pid>` — the generated files plus a hard link (or,
 //! failing that, a copy) of every file in `DIR` that eaxc did not write — and then swaps it in
 //! with two renames: `DIR` → `.DIR.eaxc-old-<pid>`, `.DIR.eaxc-tmp-<pid>` → `DIR`. The old
-//! tree is then deleted. What eaxc wrote is known from the old `manifest.yaml`'s `files` list;
+//! tree is then deleted. A generated file identical to eaxc's file in `DIR` is linked too. What eaxc wrote is known from the old `manifest.yaml`'s `files` list;
 //! files it no longer produces are simply not carried over. See ARCHITECTURE.md for the crash
 //! behaviour.
 
