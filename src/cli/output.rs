@@ -570,16 +570,9 @@ fn fill(tmp: &Path, dir: &Path, exists: bool, output: &Output, keep: &Keep) -> R
             .map_err(|error| Fatal(format!("cannot create `{}`: {error}", path.display())))
     };
     create(tmp)?;
-    if exists {
-        if let Ok(metadata) = fs::metadata(dir) {
-            let _ = fs::set_permissions(tmp, metadata.permissions());
-        }
-    }
     let mut made: BTreeSet<PathBuf> = BTreeSet::new();
-    for (relative, mode) in &keep.dirs {
-        let path = tmp.join(relative);
-        create(&path)?;
-        let _ = fs::set_permissions(&path, mode.clone());
+    for (relative, _) in &keep.dirs {
+        create(&tmp.join(relative))?;
         made.insert(relative.clone());
     }
     for (count, (name, text)) in output.files.iter().enumerate() {
@@ -608,6 +601,15 @@ fn fill(tmp: &Path, dir: &Path, exists: bool, output: &Output, keep: &Keep) -> R
     }
     for relative in &keep.files {
         carry(&dir.join(relative), &tmp.join(relative))?;
+    }
+    // Modes last: a read-only directory of the user's is still filled.
+    for (relative, mode) in keep.dirs.iter().rev() {
+        let _ = fs::set_permissions(tmp.join(relative), mode.clone());
+    }
+    if exists {
+        if let Ok(metadata) = fs::metadata(dir) {
+            let _ = fs::set_permissions(tmp, metadata.permissions());
+        }
     }
     Ok(())
 }
