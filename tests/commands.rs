@@ -158,6 +158,18 @@ fn build_reports_what_it_wrote() {
         eaxc(temp.path()).args(["build", "matillion_dpc.eax", "--out", "out"])
     );
     assert!(temp.path().join("out/manifest.yaml").is_file());
+    snapshot!(
+        "build_check_up_to_date",
+        Some(temp.path()),
+        eaxc(temp.path()).args(["build", "--check", "matillion_dpc.eax", "--out", "out"])
+    );
+    std::fs::write(temp.path().join("out/030_secrets.sql"), "-- edited\n").unwrap();
+    std::fs::remove_file(temp.path().join("out/examples.sql")).unwrap();
+    snapshot!(
+        "build_check_stale",
+        Some(temp.path()),
+        eaxc(temp.path()).args(["build", "--check", "matillion_dpc.eax", "--out", "out"])
+    );
 }
 
 #[test]

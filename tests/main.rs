@@ -8,5 +8,6 @@ mod escaping;
 mod fmt;
 mod handlers;
 mod mutation;
+mod output;
 mod specs;
 mod tidy;

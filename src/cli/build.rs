@@ -1,10 +1,11 @@
-//! `eaxc build`: compile and write the output directory.
+//! `eaxc build`: compile and write the output directory, or compare it (`--check`).
 
-use std::path::{Path, PathBuf};
+use std::io::Write as _;
+use std::path::PathBuf;
 
-use super::project::{load_project, FsLoader};
-use super::{report, Fatal, SpecArgs};
-use crate::{compile, Input};
+use super::output::{self, Status};
+use super::project::compile_project;
+use super::{report, Fatal, Format, SpecArgs};
 
 /// `eaxc build`.
 #[derive(Debug, clap::Args)]
@@ -15,52 +16,91 @@ pub struct BuildArgs {
     /// Output directory (default: `out` from eaxc.yaml, else `generated`, next to eaxc.yaml).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
+    /// Write nothing; list on stdout every file of the output directory that is stale,
+    /// missing, obsolete or in the way, and exit 1 if there is any.
+    #[arg(long)]
+    pub check: bool,
 }
 
 pub(crate) fn build(args: &BuildArgs) -> Result<u8, Fatal> {
-    let project = load_project(&args.specs)?;
-    let loader = FsLoader {
-        root: project.root.clone(),
+    let (root, compilation) = compile_project(&args.specs)?;
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => root.join(&compilation.config.out),
     };
-    let compilation = compile(
-        &Input {
-            specs: project.specs,
-            config: project.config,
-        },
-        &loader,
-    );
+    if args.check && args.specs.format == Format::Json {
+        return check_json(&compilation, args, &out);
+    }
     if report(&compilation, &args.specs) {
         return Ok(1);
     }
     let Some(output) = &compilation.output else {
         return Ok(1);
     };
-    let out = match &args.out {
-        Some(out) => out.clone(),
-        None => project.root.join(&compilation.config.out),
-    };
-    write_output(&out, output)?;
+    if args.check {
+        let found = output::check(&out, output)?;
+        let mut stdout = std::io::stdout().lock();
+        for (status, path) in &found {
+            let _ = writeln!(stdout, "{:<9}{path}", status.word());
+        }
+        if found.is_empty() {
+            eprintln!("{} is up to date", out.display());
+            return Ok(0);
+        }
+        eprintln!(
+            "{} is out of date: {} file(s); run `eaxc build`{}",
+            out.display(),
+            found.len(),
+            if found.iter().any(|(status, _)| *status == Status::Conflict) {
+                " after moving away the files marked `conflict`"
+            } else {
+                ""
+            }
+        );
+        return Ok(1);
+    }
+    output::write(&out, output, &root)?;
     eprintln!("wrote {} file(s) to {}", output.files.len(), out.display());
     Ok(0)
 }
 
-/// Writes every file through a temporary file and a rename, so a reader never sees half a file.
-fn write_output(out: &Path, output: &crate::render::Output) -> Result<(), Fatal> {
-    for (relative, text) in &output.files {
-        let path = out.join(relative);
-        let dir = path.parent().unwrap_or(out);
-        std::fs::create_dir_all(dir)
-            .map_err(|error| Fatal(format!("cannot create `{}`: {error}", dir.display())))?;
-        let temporary = dir.join(format!(
-            ".{}.eaxc-tmp",
-            path.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        ));
-        std::fs::write(&temporary, text)
-            .map_err(|error| Fatal(format!("cannot write `{}`: {error}", temporary.display())))?;
-        std::fs::rename(&temporary, &path)
-            .map_err(|error| Fatal(format!("cannot write `{}`: {error}", path.display())))?;
-    }
-    Ok(())
+/// `--check --format json`: one JSON document on stdout, the diagnostics with a `check` member
+/// (`null` when the specs do not compile).
+fn check_json(
+    compilation: &crate::Compilation,
+    args: &BuildArgs,
+    out: &std::path::Path,
+) -> Result<u8, Fatal> {
+    let errors = compilation
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .count();
+    let warnings = compilation.diagnostics.len() - errors;
+    let failed = errors > 0 || (args.specs.deny_warnings && warnings > 0);
+    let json = crate::diagnostic::render_json(&compilation.diagnostics, &compilation.sources);
+    let mut document: serde_json::Value =
+        serde_json::from_str(&json).expect("diagnostics are JSON");
+    let (code, check) = match (&compilation.output, failed) {
+        (Some(output), false) => {
+            let found = output::check(out, output)?;
+            let files: Vec<serde_json::Value> = found
+                .iter()
+                .map(|(status, path)| serde_json::json!({ "status": status.word(), "path": path }))
+                .collect();
+            (
+                u8::from(!files.is_empty()),
+                serde_json::json!({
+                    "out": out.display().to_string(),
+                    "up_to_date": files.is_empty(),
+                    "files": files,
+                }),
+            )
+        }
+        _ => (1, serde_json::Value::Null),
+    };
+    document["check"] = check;
+    let text = serde_json::to_string_pretty(&document).expect("JSON serialises") + "\n";
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(code)
 }

@@ -5,6 +5,7 @@ mod build;
 mod explain;
 mod fmt;
 mod init;
+mod output;
 mod plan;
 mod project;
 

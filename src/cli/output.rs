@@ -1,0 +1,647 @@
+//! The output directory: comparing it with a build (`--check`) and replacing it atomically.
+//!
+//! `build` never edits the output directory `DIR` in place. Under a lock it writes the whole
+//! new directory beside it as `.DIR.eaxc-tmp-<pid>` — the generated files plus a hard link (or,
+//! failing that, a copy) of every file in `DIR` that eaxc did not write — and then swaps it in
+//! with two renames: `DIR` → `.DIR.eaxc-old-<pid>`, `.DIR.eaxc-tmp-<pid>` → `DIR`. The old
+//! tree is then deleted. A generated file identical to eaxc's file in `DIR` is linked too. What eaxc wrote is known from the old `manifest.yaml`'s `files` list;
+//! files it no longer produces are simply not carried over. See ARCHITECTURE.md for the crash
+//! behaviour.
+
+use std::collections::BTreeSet;
+use std::fs::{self, File};
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::Fatal;
+use crate::render::Output;
+
+/// The file `build` writes its own file list into.
+const MANIFEST: &str = "manifest.yaml";
+
+/// How a file of the output directory differs from what a build would write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Status {
+    /// Exists with other content.
+    Stale,
+    /// Would be written but does not exist.
+    Missing,
+    /// Written by an earlier build (listed in the old manifest) but no longer produced.
+    Obsolete,
+    /// Exists, was not written by eaxc, and a build would have to overwrite it (it refuses).
+    Conflict,
+}
+
+impl Status {
+    pub(crate) fn word(self) -> &'static str {
+        match self {
+            Self::Stale => "stale",
+            Self::Missing => "missing",
+            Self::Obsolete => "obsolete",
+            Self::Conflict => "conflict",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct OldManifest {
+    files: Vec<OldFile>,
+}
+
+#[derive(Deserialize)]
+struct OldFile {
+    path: String,
+}
+
+/// The files an earlier build wrote into `dir` (its manifest's list plus the manifest itself),
+/// or `None` when there is no manifest. Paths that could leave `dir` are ignored.
+fn owned_files(dir: &Path) -> Result<Option<BTreeSet<String>>, Fatal> {
+    let path = dir.join(MANIFEST);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(Fatal(format!("cannot read `{}`: {error}", path.display()))),
+    };
+    // The `files` list is the last top-level key of a manifest eaxc wrote; parsing only it
+    // skips the `objects` list, which is most of the text (2 MB for 1,000 apis).
+    let files = text
+        .find("\nfiles:")
+        .map_or(text.as_str(), |start| &text[start + 1..]);
+    let manifest = match quick_files(files) {
+        Some(files) => OldManifest { files },
+        None => serde_norway::from_str(files).map_err(|error| {
+            Fatal(format!(
+            "`{}` is not a manifest written by eaxc ({error}); without it eaxc cannot tell its \
+             files from yours: move the directory away or delete the manifest by hand",
+            path.display()
+        ))
+        })?,
+    };
+    let mut owned: BTreeSet<String> = manifest
+        .files
+        .into_iter()
+        .map(|file| file.path)
+        .filter(|path| is_safe_relative(path))
+        .collect();
+    owned.insert(MANIFEST.to_string());
+    Ok(Some(owned))
+}
+
+/// Reads a `files:` list exactly as eaxc writes it (`- path: P` and `  sha256: H` lines, every
+/// path a plain scalar) without a YAML parser, ten times faster; `None` for anything else.
+fn quick_files(text: &str) -> Option<Vec<OldFile>> {
+    let mut lines = text.lines();
+    if lines.next()? != "files:" {
+        return None;
+    }
+    let plain = |value: &str| {
+        !value.is_empty()
+            && value
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || b"_./-".contains(&byte))
+    };
+    let mut files = Vec::new();
+    while let Some(line) = lines.next() {
+        let path = line.strip_prefix("- path: ").filter(|path| plain(path))?;
+        let hash = lines.next()?.strip_prefix("  sha256: ")?;
+        if !plain(hash) {
+            return None;
+        }
+        files.push(OldFile {
+            path: path.to_string(),
+        });
+    }
+    Some(files)
+}
+
+/// A relative path with `/` separators that stays inside its directory.
+fn is_safe_relative(path: &str) -> bool {
+    !path.is_empty()
+        && !path.starts_with('/')
+        && !path.contains('\\')
+        && path
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+}
+
+/// Compares `dir` with `output`: every file that differs, is missing, is obsolete or is in
+/// the way, sorted by path. Reads only; creates nothing.
+pub(crate) fn check(dir: &Path, output: &Output) -> Result<Vec<(Status, String)>, Fatal> {
+    let _lock = match resolve(dir, false).and_then(|dir| sibling(&dir, "lock")) {
+        Ok(lock_path) => shared_lock(&lock_path)?,
+        Err(_) => None,
+    };
+    let exists = match fs::metadata(dir) {
+        Ok(metadata) if metadata.is_dir() => true,
+        Ok(_) => return Err(Fatal(format!("`{}` is not a directory", dir.display()))),
+        Err(error) if error.kind() == ErrorKind::NotFound => false,
+        Err(error) => return Err(Fatal(format!("cannot read `{}`: {error}", dir.display()))),
+    };
+    let owned = if exists { owned_files(dir)? } else { None };
+    let mut found = Vec::new();
+    for (path, text) in &output.files {
+        let full = dir.join(path);
+        match fs::read(&full) {
+            Ok(bytes) => {
+                let ours = owned.as_ref().is_some_and(|owned| owned.contains(path));
+                if !ours {
+                    found.push((Status::Conflict, path.clone()));
+                } else if bytes != text.as_bytes() {
+                    found.push((Status::Stale, path.clone()));
+                }
+            }
+            Err(error) if error.kind() == ErrorKind::NotFound => {
+                found.push((Status::Missing, path.clone()));
+            }
+            // A directory where the file goes, or a file where its directory goes.
+            Err(error) if full.is_dir() || error.kind() == ErrorKind::NotADirectory => {
+                found.push((Status::Conflict, path.clone()));
+            }
+            Err(error) => {
+                return Err(Fatal(format!("cannot read `{}`: {error}", full.display())));
+            }
+        }
+    }
+    for path in owned.iter().flatten() {
+        if !output.files.contains_key(path) && fs::symlink_metadata(dir.join(path)).is_ok() {
+            found.push((Status::Obsolete, path.clone()));
+        }
+    }
+    found.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(found)
+}
+
+/// Takes a shared lock on an existing lock file, so that `--check` never reads a directory
+/// in the middle of a swap. A missing lock file is not created: no build has run yet.
+fn shared_lock(path: &Path) -> Result<Option<File>, Fatal> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(Fatal(format!("cannot open `{}`: {error}", path.display()))),
+    };
+    match file.try_lock_shared() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            eprintln!("waiting for lock on {}", path.display());
+            file.lock_shared()
+                .map_err(|error| Fatal(format!("cannot lock `{}`: {error}", path.display())))?;
+        }
+        Err(std::fs::TryLockError::Error(error)) => {
+            return Err(Fatal(format!("cannot lock `{}`: {error}", path.display())));
+        }
+    }
+    Ok(Some(file))
+}
+
+/// `parent/.NAME.eaxc-<what>` for the output directory `parent/NAME`.
+fn sibling(dir: &Path, what: &str) -> Result<PathBuf, Fatal> {
+    let name = dir
+        .file_name()
+        .ok_or_else(|| Fatal(format!("`{}` cannot be an output directory", dir.display())))?;
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    Ok(parent.join(format!(".{}.eaxc-{what}", name.to_string_lossy())))
+}
+
+/// The output directory as a canonical path (following a symlink to the real directory),
+/// creating its parent if need be and `create` is set.
+fn resolve(dir: &Path, create: bool) -> Result<PathBuf, Fatal> {
+    match fs::canonicalize(dir) {
+        Ok(path) => return Ok(path),
+        Err(error) if error.kind() == ErrorKind::NotFound => {}
+        Err(error) => return Err(Fatal(format!("cannot read `{}`: {error}", dir.display()))),
+    }
+    let name = dir
+        .file_name()
+        .ok_or_else(|| Fatal(format!("`{}` cannot be an output directory", dir.display())))?;
+    let parent = match dir.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if create {
+        fs::create_dir_all(parent)
+            .map_err(|error| Fatal(format!("cannot create `{}`: {error}", parent.display())))?;
+    }
+    let parent = fs::canonicalize(parent)
+        .map_err(|error| Fatal(format!("cannot read `{}`: {error}", parent.display())))?;
+    Ok(parent.join(name))
+}
+
+/// Refuses an output directory that holds the current directory or the project: the swap
+/// would replace it (and carry a whole project, `.git` and all, into a new tree).
+fn refuse_enclosing(dir: &Path, project: &Path) -> Result<(), Fatal> {
+    let cwd = std::env::current_dir().and_then(fs::canonicalize);
+    if project.starts_with(dir) || cwd.is_ok_and(|cwd| cwd.starts_with(dir)) {
+        return Err(Fatal(format!(
+            "`{}` cannot be the output directory: it contains the project or the current \
+             directory, and `build` replaces its output directory as a whole; choose a \
+             subdirectory",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Holds the exclusive build lock of an output directory while alive.
+struct Lock {
+    _file: File,
+}
+
+fn exclusive_lock(dir: &Path) -> Result<Lock, Fatal> {
+    let path = sibling(dir, "lock")?;
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|error| Fatal(format!("cannot open `{}`: {error}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            eprintln!("waiting for lock on {}", path.display());
+            file.lock()
+                .map_err(|error| Fatal(format!("cannot lock `{}`: {error}", path.display())))?;
+        }
+        Err(std::fs::TryLockError::Error(error)) => {
+            return Err(Fatal(format!("cannot lock `{}`: {error}", path.display())));
+        }
+    }
+    Ok(Lock { _file: file })
+}
+
+/// Finishes what a build that died left beside `dir` (called under the lock, so no other
+/// build is running): a half-written new tree is deleted; an old tree is put back when the
+/// crash fell between the two renames (`dir` is missing), and deleted otherwise.
+fn recover(dir: &Path) -> Result<(), Fatal> {
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    let (Some(name), Ok(entries)) = (name, fs::read_dir(parent)) else {
+        return Ok(());
+    };
+    let tmp_prefix = format!(".{name}.eaxc-tmp-");
+    let old_prefix = format!(".{name}.eaxc-old-");
+    let mut olds = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let entry_name = entry.file_name().to_string_lossy().into_owned();
+        if entry_name.starts_with(&tmp_prefix) {
+            remove_tree(&entry.path())?;
+        } else if entry_name.starts_with(&old_prefix) {
+            olds.push(entry.path());
+        }
+    }
+    olds.sort();
+    let dir_exists = fs::symlink_metadata(dir).is_ok();
+    match (dir_exists, olds.as_slice()) {
+        (_, []) => {}
+        (false, [old]) => {
+            fs::rename(old, dir).map_err(|error| {
+                Fatal(format!(
+                    "cannot restore `{}` from `{}` (left by an interrupted build): {error}",
+                    dir.display(),
+                    old.display()
+                ))
+            })?;
+            eprintln!(
+                "restored {} from {}, left by an interrupted build",
+                dir.display(),
+                old.display()
+            );
+        }
+        (false, _) => {
+            return Err(Fatal(format!(
+                "`{}` is missing and several earlier outputs were left beside it by interrupted \
+                 builds ({}); rename the one to keep to `{name}`",
+                dir.display(),
+                olds.iter()
+                    .map(|old| old.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        }
+        (true, olds) => {
+            for old in olds {
+                remove_tree(old)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn remove_tree(path: &Path) -> Result<(), Fatal> {
+    fs::remove_dir_all(path)
+        .map_err(|error| Fatal(format!("cannot remove `{}`: {error}", path.display())))
+}
+
+/// What the build carries over from the current directory: files eaxc did not write.
+#[derive(Default)]
+struct Keep {
+    /// Directories to create (relative), parents first, with the mode of the original.
+    dirs: Vec<(PathBuf, fs::Permissions)>,
+    /// Files, symlinks and other non-directories (relative).
+    files: Vec<PathBuf>,
+    /// eaxc's regular files in the current directory that the new build writes again: when
+    /// the content is the same, the file is linked rather than written.
+    reuse: BTreeSet<String>,
+}
+
+/// Walks `dir` and sorts every entry into "eaxc's" (skipped: replaced or dropped) and "the
+/// user's" (kept). A user entry where the build must write is a conflict: nothing is written.
+fn survey(dir: &Path, output: &Output) -> Result<Keep, Fatal> {
+    let manifest = owned_files(dir)?;
+    let has_manifest = manifest.is_some();
+    let owned = manifest.unwrap_or_default();
+    // Directories eaxc made: the parents of the files it wrote.
+    let owned_dirs: BTreeSet<&str> = owned
+        .iter()
+        .flat_map(|path| {
+            path.match_indices('/')
+                .map(move |(index, _)| &path[..index])
+        })
+        .collect();
+    let new_dirs: BTreeSet<&str> = output
+        .files
+        .keys()
+        .flat_map(|path| {
+            path.match_indices('/')
+                .map(move |(index, _)| &path[..index])
+        })
+        .collect();
+    let mut keep = Keep::default();
+    let mut conflicts = Vec::new();
+    let context = Survey {
+        root: dir,
+        owned: &owned,
+        owned_dirs: &owned_dirs,
+        new_dirs: &new_dirs,
+        output,
+    };
+    context.walk(Path::new(""), &mut keep, &mut conflicts)?;
+    if !conflicts.is_empty() {
+        conflicts.sort();
+        let why = if !has_manifest {
+            "it has no manifest.yaml, so eaxc did not write them"
+        } else {
+            "its manifest.yaml does not list them, so eaxc did not write them"
+        };
+        return Err(Fatal(format!(
+            "refusing to overwrite {} file(s) in `{}`: {why}: {}; move them away or choose \
+             another --out",
+            conflicts.len(),
+            dir.display(),
+            conflicts.join(", ")
+        )));
+    }
+    Ok(keep)
+}
+
+struct Survey<'a> {
+    root: &'a Path,
+    owned: &'a BTreeSet<String>,
+    owned_dirs: &'a BTreeSet<&'a str>,
+    new_dirs: &'a BTreeSet<&'a str>,
+    output: &'a Output,
+}
+
+impl Survey<'_> {
+    /// Returns whether anything under `relative` is kept.
+    fn walk(
+        &self,
+        relative: &Path,
+        keep: &mut Keep,
+        conflicts: &mut Vec<String>,
+    ) -> Result<bool, Fatal> {
+        let full = self.root.join(relative);
+        let entries = fs::read_dir(&full)
+            .map_err(|error| Fatal(format!("cannot read `{}`: {error}", full.display())))?;
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry
+                .map_err(|error| Fatal(format!("cannot read `{}`: {error}", full.display())))?;
+            let file_type = entry.file_type().map_err(|error| {
+                Fatal(format!("cannot read `{}`: {error}", entry.path().display()))
+            })?;
+            names.push((entry.file_name(), file_type.is_dir(), file_type.is_file()));
+        }
+        names.sort();
+        let mut any = false;
+        for (name, is_dir, is_file) in names {
+            let child = relative.join(&name);
+            // Generated names are UTF-8 with `/`; any other name is the user's.
+            let key = child.to_string_lossy().replace('\\', "/");
+            if is_dir {
+                if self.output.files.contains_key(&key) {
+                    conflicts.push(format!("{key}/"));
+                    continue;
+                }
+                let at = keep.dirs.len();
+                let mode = fs::metadata(self.root.join(&child))
+                    .map_err(|error| {
+                        Fatal(format!(
+                            "cannot read `{}`: {error}",
+                            self.root.join(&child).display()
+                        ))
+                    })?
+                    .permissions();
+                keep.dirs.push((child.clone(), mode));
+                let kept = self.walk(&child, keep, conflicts)?;
+                // An emptied directory eaxc made goes; the user's own empty ones stay.
+                if !kept && self.owned_dirs.contains(key.as_str()) {
+                    keep.dirs.remove(at);
+                } else {
+                    any = true;
+                }
+            } else if self.owned.contains(&key) {
+                // eaxc's own file: replaced by the new build, or dropped.
+                if is_file && self.output.files.contains_key(&key) {
+                    keep.reuse.insert(key);
+                }
+            } else if self.output.files.contains_key(&key) || self.new_dirs.contains(key.as_str()) {
+                conflicts.push(key);
+            } else {
+                keep.files.push(child);
+                any = true;
+            }
+        }
+        Ok(any)
+    }
+}
+
+/// A failure injected by tests (debug builds only): `EAXC_TEST_FAIL=write:N` fails writing
+/// the N+1th file of the new tree, `EAXC_TEST_FAIL=swap` fails the rename that moves the new
+/// tree into place (after the old one was moved aside).
+fn injected(stage: &str, count: usize) -> bool {
+    if !cfg!(debug_assertions) {
+        return false;
+    }
+    let Some(value) = std::env::var_os("EAXC_TEST_FAIL") else {
+        return false;
+    };
+    let value = value.to_string_lossy();
+    match value.split_once(':') {
+        Some((name, n)) => name == stage && n.parse() == Ok(count),
+        None => value == stage,
+    }
+}
+
+fn injected_error() -> std::io::Error {
+    std::io::Error::other("failure injected by EAXC_TEST_FAIL")
+}
+
+/// Replaces the output directory `dir` by `output` plus the files in `dir` eaxc did not
+/// write, atomically (see the module documentation). `project` is the project directory.
+pub(crate) fn write(dir: &Path, output: &Output, project: &Path) -> Result<(), Fatal> {
+    let dir = resolve(dir, true)?;
+    refuse_enclosing(&dir, project)?;
+    let _lock = exclusive_lock(&dir)?;
+    recover(&dir)?;
+    let exists = match fs::symlink_metadata(&dir) {
+        Ok(metadata) if metadata.is_dir() => true,
+        Ok(_) => return Err(Fatal(format!("`{}` is not a directory", dir.display()))),
+        Err(error) if error.kind() == ErrorKind::NotFound => false,
+        Err(error) => return Err(Fatal(format!("cannot read `{}`: {error}", dir.display()))),
+    };
+    let keep = if exists {
+        survey(&dir, output)?
+    } else {
+        Keep::default()
+    };
+    let tmp = sibling(&dir, &format!("tmp-{}", std::process::id()))?;
+    if let Err(error) = fill(&tmp, &dir, exists, output, &keep) {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(error);
+    }
+    if !exists {
+        return match fs::rename(&tmp, &dir) {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                let _ = fs::remove_dir_all(&tmp);
+                Err(Fatal(format!(
+                    "cannot move the new output into `{}`: {error}",
+                    dir.display()
+                )))
+            }
+        };
+    }
+    let old = sibling(&dir, &format!("old-{}", std::process::id()))?;
+    if let Err(error) = fs::rename(&dir, &old) {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(Fatal(format!(
+            "cannot move `{}` aside: {error}",
+            dir.display()
+        )));
+    }
+    // The crash window: between these two renames `dir` does not exist (the next build puts
+    // `old` back, see `recover`).
+    let swapped = if injected("swap", 0) {
+        Err(injected_error())
+    } else {
+        fs::rename(&tmp, &dir)
+    };
+    if let Err(error) = swapped {
+        let restored = fs::rename(&old, &dir);
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(Fatal(match restored {
+            Ok(()) => format!(
+                "cannot move the new output into `{}`: {error}",
+                dir.display()
+            ),
+            Err(second) => format!(
+                "cannot move the new output into `{}`: {error}; and cannot move the previous \
+                 output back from `{}`: {second} (the next build restores it)",
+                dir.display(),
+                old.display()
+            ),
+        }));
+    }
+    if let Err(error) = fs::remove_dir_all(&old) {
+        eprintln!(
+            "warning: cannot remove the previous output `{}`: {error} (the next build retries)",
+            old.display()
+        );
+    }
+    Ok(())
+}
+
+/// Writes the new tree into `tmp`: the generated files, then the user's files of `dir`.
+fn fill(tmp: &Path, dir: &Path, exists: bool, output: &Output, keep: &Keep) -> Result<(), Fatal> {
+    let create = |path: &Path| {
+        fs::create_dir(path)
+            .map_err(|error| Fatal(format!("cannot create `{}`: {error}", path.display())))
+    };
+    create(tmp)?;
+    let mut made: BTreeSet<PathBuf> = BTreeSet::new();
+    for (relative, _) in &keep.dirs {
+        create(&tmp.join(relative))?;
+        made.insert(relative.clone());
+    }
+    for (count, (name, text)) in output.files.iter().enumerate() {
+        let relative = Path::new(name);
+        if let Some(parent) = relative.parent() {
+            if !parent.as_os_str().is_empty() && !made.contains(parent) {
+                fs::create_dir_all(tmp.join(parent)).map_err(|error| {
+                    Fatal(format!(
+                        "cannot create `{}`: {error}",
+                        tmp.join(parent).display()
+                    ))
+                })?;
+                made.insert(parent.to_path_buf());
+            }
+        }
+        let path = tmp.join(relative);
+        let written = if injected("write", count) {
+            Err(injected_error())
+        } else if keep.reuse.contains(name) && unchanged(&dir.join(relative), text) {
+            // The same bytes: a link costs less than a new file and keeps the file's mtime.
+            fs::hard_link(dir.join(relative), &path).or_else(|_| fs::write(&path, text))
+        } else {
+            fs::write(&path, text)
+        };
+        written.map_err(|error| Fatal(format!("cannot write `{}`: {error}", path.display())))?;
+    }
+    for relative in &keep.files {
+        carry(&dir.join(relative), &tmp.join(relative))?;
+    }
+    // Modes last: a read-only directory of the user's is still filled.
+    for (relative, mode) in keep.dirs.iter().rev() {
+        let _ = fs::set_permissions(tmp.join(relative), mode.clone());
+    }
+    if exists {
+        if let Ok(metadata) = fs::metadata(dir) {
+            let _ = fs::set_permissions(tmp, metadata.permissions());
+        }
+    }
+    Ok(())
+}
+
+/// Whether the file at `path` holds exactly `text`.
+fn unchanged(path: &Path, text: &str) -> bool {
+    fs::metadata(path).is_ok_and(|metadata| metadata.len() == text.len() as u64)
+        && fs::read(path).is_ok_and(|bytes| bytes == text.as_bytes())
+}
+
+/// Puts a file of the user's into the new tree: a hard link (the same file, nothing copied),
+/// else a copy; a symlink is recreated as a symlink.
+fn carry(from: &Path, to: &Path) -> Result<(), Fatal> {
+    let failed = |error: std::io::Error| {
+        Fatal(format!(
+            "cannot carry `{}` over into the new output: {error}",
+            from.display()
+        ))
+    };
+    let metadata = fs::symlink_metadata(from).map_err(failed)?;
+    if metadata.file_type().is_symlink() {
+        let target = fs::read_link(from).map_err(failed)?;
+        #[cfg(unix)]
+        return std::os::unix::fs::symlink(target, to).map_err(failed);
+        #[cfg(not(unix))]
+        {
+            let _ = target;
+            return fs::copy(from, to).map(drop).map_err(failed);
+        }
+    }
+    if fs::hard_link(from, to).is_ok() {
+        return Ok(());
+    }
+    fs::copy(from, to).map(drop).map_err(failed)
+}
