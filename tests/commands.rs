@@ -202,6 +202,14 @@ fn init_scaffolds_a_project_that_builds_and_never_overwrites() {
         eaxc(dir).args(["check", "--deny-warnings"])
     );
     snapshot!("init_then_build", Some(dir), eaxc(dir).arg("build"));
+    // ... and is already in the canonical layout, so the pre-commit fmt hook passes at once.
+    let fmt = eaxc(dir).args(["fmt", "--check"]).output().unwrap();
+    assert_eq!(
+        fmt.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&fmt.stdout)
+    );
     assert!(dir.join("generated/deploy.sql").is_file());
     assert!(dir.join("generated/handlers/weather__current.py").is_file());
 }
