@@ -156,6 +156,11 @@ struct Manifest {
     files: Vec<ManifestFile>,
 }
 
+/// The first lines of a stage's script.
+fn stage_header(stage: Stage) -> String {
+    format!("{HEADER}-- {}: {}\n", &stage.file()[..3], stage.title())
+}
+
 fn sha256(text: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(text.as_bytes());
@@ -282,7 +287,11 @@ impl Renderer<'_> {
                     &mut granted_containers,
                 ),
             };
-            let text = stages.entry(object.stage).or_default();
+            // Each stage's file is built in place, header first, so that its largest part is
+            // copied only once more (into deploy.sql).
+            let text = stages
+                .entry(object.stage)
+                .or_insert_with(|| stage_header(object.stage));
             if last_api.get(&object.stage) != Some(&object.api) {
                 let _ = write!(
                     text,
@@ -309,14 +318,18 @@ impl Renderer<'_> {
             });
         }
 
-        let mut deploy = String::from(HEADER);
+        // Sized up front: deploy.sql repeats every stage, which is most of the output.
+        let mut deploy = String::with_capacity(
+            4096 + stages.values().map(String::len).sum::<usize>(),
+        );
+        deploy.push_str(HEADER);
         deploy.push_str("-- Every stage script in order; run with `snow sql -f deploy.sql`.\n");
         for stage in Stage::ALL {
-            let mut text = format!("{HEADER}-- {}: {}\n", &stage.file()[..3], stage.title());
-            match stages.get(&stage) {
-                Some(body) => text.push_str(body),
-                None => text.push_str("\n-- Nothing in this stage.\n"),
-            }
+            let text = stages.remove(&stage).unwrap_or_else(|| {
+                let mut text = stage_header(stage);
+                text.push_str("\n-- Nothing in this stage.\n");
+                text
+            });
             let _ = write!(deploy, "\n-- ===== {} =====\n", stage.file());
             deploy.push_str(&text[HEADER.len()..]);
             output.files.insert(stage.file().to_string(), text);
