@@ -792,14 +792,14 @@ impl Renderer<'_> {
         out.push_str(
             "-- Drops every object of the build, dependents first. Grants go with their objects.\n",
         );
-        for (api_index, api) in self.project.apis.iter().enumerate() {
+        // Each api's objects, in plan order; scanning the whole plan per api was quadratic.
+        let mut by_api: Vec<Vec<&crate::plan::Object>> = vec![Vec::new(); self.project.apis.len()];
+        for object in &plan.objects {
+            by_api[object.api].push(object);
+        }
+        for (api, objects) in self.project.apis.iter().zip(&by_api) {
             let _ = write!(out, "\n-- api {}\n", api.name);
-            for object in plan
-                .objects
-                .iter()
-                .rev()
-                .filter(|object| object.api == api_index)
-            {
+            for object in objects.iter().rev() {
                 let name = self.object_name(api, object.target);
                 let _ = match object.target {
                     Target::NetworkRule => writeln!(out, "DROP NETWORK RULE IF EXISTS {name};"),
