@@ -138,19 +138,26 @@ pub fn plan(project: &Project) -> Plan {
                         positions: &mut HashMap<(usize, Target), usize>,
                         target: Target,
                         depends_on: Vec<Option<usize>>| {
-                    positions.insert((api_index, target), objects.len());
-                    objects.push(Object {
-                        api: api_index,
-                        target,
-                        stage,
-                        depends_on: depends_on.into_iter().flatten().collect(),
-                    });
-                };
+                positions.insert((api_index, target), objects.len());
+                objects.push(Object {
+                    api: api_index,
+                    target,
+                    stage,
+                    depends_on: depends_on.into_iter().flatten().collect(),
+                });
+            };
             match stage {
-                Stage::NetworkRules => push(&mut objects, &mut positions, Target::NetworkRule, vec![]),
+                Stage::NetworkRules => {
+                    push(&mut objects, &mut positions, Target::NetworkRule, vec![])
+                }
                 Stage::SecurityIntegrations => {
                     if api.auth.integration().is_some() {
-                        push(&mut objects, &mut positions, Target::SecurityIntegration, vec![]);
+                        push(
+                            &mut objects,
+                            &mut positions,
+                            Target::SecurityIntegration,
+                            vec![],
+                        );
                     }
                 }
                 Stage::Secrets => {
@@ -193,7 +200,12 @@ pub fn plan(project: &Project) -> Plan {
                             (0..api.secrets.len())
                                 .map(|i| find(&positions, api_index, Target::Secret(i))),
                         );
-                        push(&mut objects, &mut positions, Target::ApiGrant(index), depends);
+                        push(
+                            &mut objects,
+                            &mut positions,
+                            Target::ApiGrant(index),
+                            depends,
+                        );
                     }
                     for (action_index, action) in api.actions.iter().enumerate() {
                         for grant in 0..action.grants.len() {

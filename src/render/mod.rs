@@ -103,7 +103,11 @@ pub fn render(
     config: &Config,
 ) -> Result<Output, Diagnostic> {
     let env = environment().map_err(|error| {
-        let span = project.apis.first().map(|api| api.name.span).unwrap_or_default();
+        let span = project
+            .apis
+            .first()
+            .map(|api| api.name.span)
+            .unwrap_or_default();
         internal_at(span, &format!("the templates do not load: {error}"))
     })?;
     render_with(env, project, plan, sources, config)
@@ -319,9 +323,8 @@ impl Renderer<'_> {
         }
 
         // Sized up front: deploy.sql repeats every stage, which is most of the output.
-        let mut deploy = String::with_capacity(
-            4096 + stages.values().map(String::len).sum::<usize>(),
-        );
+        let mut deploy =
+            String::with_capacity(4096 + stages.values().map(String::len).sum::<usize>());
         deploy.push_str(HEADER);
         deploy.push_str("-- Every stage script in order; run with `snow sql -f deploy.sql`.\n");
         for stage in Stage::ALL {
@@ -399,10 +402,12 @@ impl Renderer<'_> {
     }
 
     fn security_integration(&self, api: &Api) -> Result<String, Diagnostic> {
-        let integration = api
-            .auth
-            .integration()
-            .ok_or_else(|| internal(api, "a security integration was planned for an api without OAuth"))?;
+        let integration = api.auth.integration().ok_or_else(|| {
+            internal(
+                api,
+                "a security integration was planned for an api without OAuth",
+            )
+        })?;
         self.template(
             api,
             "security_integration.sql",
@@ -566,12 +571,7 @@ impl Renderer<'_> {
         Ok((sql, handler))
     }
 
-    fn handler(
-        &self,
-        api: &Api,
-        action: &Action,
-        request: &Request,
-    ) -> Result<String, Diagnostic> {
+    fn handler(&self, api: &Api, action: &Action, request: &Request) -> Result<String, Diagnostic> {
         let apply = api.auth.apply().unwrap_or_default();
         let uses_secrets = !action.secrets.is_empty();
         let mut required: Vec<String> = Vec::new();
@@ -934,7 +934,9 @@ mod tests {
             .unwrap();
         let error = render_with(&env, &project, &plan, &sources, &config).unwrap_err();
         assert_eq!(error.code, Code::Internal);
-        assert!(error.message.starts_with("bug in eaxc: template `network_rule.sql` failed"));
+        assert!(error
+            .message
+            .starts_with("bug in eaxc: template `network_rule.sql` failed"));
         assert_eq!(sources.slice(error.span()), "echo");
     }
 }

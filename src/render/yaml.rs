@@ -22,23 +22,27 @@ pub(super) fn manifest(manifest: &Manifest) -> Option<String> {
         scalar(out, source)
     })?;
     out.push_str("objects:");
-    list(&mut out, &manifest.objects, |out, object: &ManifestObject| {
-        out.push_str("- kind: ");
-        scalar(out, object.kind)?;
-        out.push_str("\n  name: ");
-        scalar(out, &object.name)?;
-        out.push_str("\n  api: ");
-        scalar(out, &object.api)?;
-        out.push_str("\n  file: ");
-        scalar(out, object.file)?;
-        out.push_str("\n  depends_on:");
-        list(out, &object.depends_on, |out, name| {
-            out.push_str("  - ");
-            scalar(out, name)
-        })?;
-        out.push_str("  sha256: ");
-        scalar(out, &object.sha256)
-    })?;
+    list(
+        &mut out,
+        &manifest.objects,
+        |out, object: &ManifestObject| {
+            out.push_str("- kind: ");
+            scalar(out, object.kind)?;
+            out.push_str("\n  name: ");
+            scalar(out, &object.name)?;
+            out.push_str("\n  api: ");
+            scalar(out, &object.api)?;
+            out.push_str("\n  file: ");
+            scalar(out, object.file)?;
+            out.push_str("\n  depends_on:");
+            list(out, &object.depends_on, |out, name| {
+                out.push_str("  - ");
+                scalar(out, name)
+            })?;
+            out.push_str("  sha256: ");
+            scalar(out, &object.sha256)
+        },
+    )?;
     out.push_str("files:");
     list(&mut out, &manifest.files, |out, file: &ManifestFile| {
         out.push_str("- path: ");
@@ -84,10 +88,8 @@ fn write_scalar(out: &mut String, text: &str, words: &mut HashMap<String, String
         out.push('\'');
         return Some(());
     }
-    let block_indicator = last == b':'
-        || bytes
-            .windows(2)
-            .any(|pair| pair == b": " || pair == b" #");
+    let block_indicator =
+        last == b':' || bytes.windows(2).any(|pair| pair == b": " || pair == b" #");
     if block_indicator {
         return None;
     }
@@ -115,9 +117,9 @@ fn write_scalar(out: &mut String, text: &str, words: &mut HashMap<String, String
     }
     // A digit first and a letter no number has (`050_procedures.sql`): plain.
     if first.is_ascii_digit()
-        && bytes.iter().any(|b| {
-            b.is_ascii_alphabetic() && !b"abcdefinotxyABCDEFINOTXY".contains(b)
-        })
+        && bytes
+            .iter()
+            .any(|b| b.is_ascii_alphabetic() && !b"abcdefinotxyABCDEFINOTXY".contains(b))
     {
         out.push_str(text);
         return Some(());
@@ -218,7 +220,11 @@ mod tests {
         let mut rng = fastrand::Rng::with_seed(7);
         for _ in 0..3000 {
             let len = rng.usize(0..8);
-            strings.push((0..len).map(|_| alphabet[rng.usize(..alphabet.len())]).collect());
+            strings.push(
+                (0..len)
+                    .map(|_| alphabet[rng.usize(..alphabet.len())])
+                    .collect(),
+            );
         }
         let mut fast = 0;
         for text in &strings {
@@ -231,9 +237,15 @@ mod tests {
         }
         assert!(fast > 300, "only {fast} strings took the direct path");
         let all = sample(&strings[..40]);
-        assert!(manifest(&all).is_none(), "some of the fixed strings need serde_norway");
+        assert!(
+            manifest(&all).is_none(),
+            "some of the fixed strings need serde_norway"
+        );
         let plain: Vec<String> = fixed[..13].iter().map(|s| (*s).to_string()).collect();
         let many = sample(&plain);
-        assert_eq!(manifest(&many), Some(serde_norway::to_string(&many).unwrap()));
+        assert_eq!(
+            manifest(&many),
+            Some(serde_norway::to_string(&many).unwrap())
+        );
     }
 }
