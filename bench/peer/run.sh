@@ -32,6 +32,7 @@ target/release/examples/bench --write-corpus "$largest" "$work/corpus"
 
 target/release/examples/bench --json "${sizes[@]}" > "$work/eaxc.jsonl"
 "$venv/bin/python" "$here/titan_bench.py" "$work/corpus/generated" 3 "${sizes[@]}" > "$work/titan.jsonl"
+rm -rf "$work/corpus/generated"  # hundreds of MB at 10,000 APIs
 
 python3 - "$work/eaxc.jsonl" "$work/titan.jsonl" <<'PY'
 import json, sys
