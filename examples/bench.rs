@@ -1,7 +1,11 @@
 //! Benchmark: generates a corpus of specs mixing every auth kind and action kind, then times
-//! each stage in-process and the whole `eaxc build` process.
+//! each stage in-process (best of several runs), and the whole `eaxc check` and `eaxc build`
+//! processes on the corpus written to disk (median of several runs, with peak memory). `check`
+//! does everything `build` does except writing files, so the difference is the writer's share.
 //!
-//! Run with `cargo run --release --example bench -- [N_APIS ...]` (default: 100 1000 10000).
+//! `cargo build --release && cargo run --release --example bench -- [--json] [N_APIS ...]`
+//! (default sizes: 100 1000 10000). `--json` prints one JSON object per size instead of a
+//! table (used by `bench/peer/run.sh`). `--write-corpus N DIR` only writes a corpus.
 
 use std::path::Path;
 use std::process::Command;
@@ -81,41 +85,97 @@ fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     (best, last.expect("at least one run"))
 }
 
-/// Peak resident memory of a finished child process, from `/usr/bin/time -f %M` (KiB).
-fn process_run(binary: &Path, dir: &Path) -> (Duration, Option<u64>) {
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+/// What one process run cost.
+struct Run {
+    wall: Duration,
+    /// User + system CPU seconds (10 ms resolution), from `/usr/bin/time`.
+    cpu: Option<f64>,
+    /// Peak resident memory in KiB, from `/usr/bin/time`.
+    peak: Option<u64>,
+}
+
+/// One run of `eaxc ARGS` in `dir`, under `/usr/bin/time` when it is installed.
+fn process_run(binary: &Path, dir: &Path, args: &[&str]) -> Run {
     let time = Path::new("/usr/bin/time");
-    let out = dir.join("generated");
-    let start = Instant::now();
-    let output = if time.exists() {
-        Command::new(time)
-            .args(["-f", "%M"])
-            .arg(binary)
-            .args(["build", "specs", "--out"])
-            .arg(&out)
-            .current_dir(dir)
-            .output()
+    let mut command = if time.exists() {
+        let mut command = Command::new(time);
+        command.args(["-f", "%M %U %S"]).arg(binary);
+        command
     } else {
         Command::new(binary)
-            .args(["build", "specs", "--out"])
-            .arg(&out)
-            .current_dir(dir)
-            .output()
-    }
-    .expect("eaxc runs");
+    };
+    command.args(args).current_dir(dir);
+    let start = Instant::now();
+    let output = command.output().expect("eaxc runs");
     let elapsed = start.elapsed();
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let peak = String::from_utf8_lossy(&output.stderr)
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let fields: Vec<f64> = stderr
         .lines()
         .last()
-        .and_then(|line| line.trim().parse::<u64>().ok());
-    (elapsed, peak)
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|field| field.parse().ok())
+        .collect();
+    match fields.as_slice() {
+        [peak, user, system] if time.exists() => Run {
+            wall: elapsed,
+            cpu: Some(user + system),
+            peak: Some(*peak as u64),
+        },
+        _ => Run {
+            wall: elapsed,
+            cpu: None,
+            peak: None,
+        },
+    }
 }
 
-/// Writes a corpus of `n` apis into `dir/specs` (for profiling the binary by hand).
+/// Medians of `runs` runs of `eaxc ARGS`; `{run}` in an argument becomes the run number (so
+/// that every build writes a fresh directory).
+struct Process {
+    wall_ms: f64,
+    cpu_ms: Option<f64>,
+    peak_mib: Option<f64>,
+}
+
+fn process(binary: &Path, dir: &Path, args: &[&str], runs: usize) -> Process {
+    let mut walls = Vec::new();
+    let mut cpus = Vec::new();
+    let mut peak: Option<u64> = None;
+    for run in 0..runs {
+        let args: Vec<String> = args
+            .iter()
+            .map(|arg| arg.replace("{run}", &run.to_string()))
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let result = process_run(binary, dir, &args);
+        walls.push(millis(result.wall));
+        cpus.extend(result.cpu.map(|seconds| seconds * 1000.0));
+        peak = peak.max(result.peak);
+    }
+    Process {
+        wall_ms: median(walls),
+        cpu_ms: (!cpus.is_empty()).then(|| median(cpus)),
+        peak_mib: peak.map(|kib| kib as f64 / 1024.0),
+    }
+}
+
+/// Writes a corpus of `n` apis into `dir/specs`.
 fn write_corpus(n: usize, dir: &Path) {
     std::fs::create_dir_all(dir.join("specs/handlers")).expect("corpus dir");
     for (name, text) in corpus(n) {
@@ -124,16 +184,118 @@ fn write_corpus(n: usize, dir: &Path) {
     std::fs::write(dir.join("specs/handlers/pat.py"), HANDLER).expect("write handler");
 }
 
+/// Every measurement for one corpus size.
+struct Row {
+    apis: usize,
+    spec_bytes: usize,
+    objects: usize,
+    output_files: usize,
+    output_bytes: usize,
+    parse: f64,
+    lower: f64,
+    check: f64,
+    plan: f64,
+    render: f64,
+    compile: f64,
+    check_process: Process,
+    build_process: Process,
+}
+
+fn measure(n: usize, binary: &Path) -> Row {
+    let specs = corpus(n);
+    let spec_bytes: usize = specs.iter().map(|(_, text)| text.len()).sum();
+    let runs = if n >= 10_000 { 3 } else { 10 };
+    let config = eaxc::config::Config::default();
+
+    let (parse, _) = best(runs, || {
+        let mut apis = 0;
+        for (index, (_, text)) in specs.iter().enumerate() {
+            let file = eaxc::source::FileId(u32::try_from(index).expect("few files"));
+            apis += eaxc::parse::parse(file, text).expect("parses").apis.len();
+        }
+        apis
+    });
+    let mut sources = Sources::default();
+    let trees: Vec<_> = specs
+        .iter()
+        .map(|(name, text)| {
+            let id = sources.add(name.clone(), text.clone());
+            (id, eaxc::parse::parse(id, text).expect("parses"))
+        })
+        .collect();
+    let (lower, (project, diagnostics)) = best(runs, || {
+        let mut sources = sources.clone();
+        eaxc::lower::lower(&trees, &mut sources, &config, &MemoryLoader)
+    });
+    assert!(diagnostics.is_empty(), "{}", diagnostics[0].message);
+    let mut full_sources = sources.clone();
+    let _ = eaxc::lower::lower(&trees, &mut full_sources, &config, &MemoryLoader);
+    let (check, problems) = best(runs, || eaxc::check::check(&project, &full_sources));
+    assert!(problems.is_empty(), "{}", problems[0].message);
+    let (plan_time, plan) = best(runs, || eaxc::plan::plan(&project));
+    let (render, output) = best(runs, || {
+        eaxc::render::render(&project, &plan, &full_sources, &config).expect("renders")
+    });
+    let input = eaxc::Input {
+        specs: specs.clone(),
+        config: None,
+    };
+    let (compile, compilation) = best(runs, || eaxc::compile(&input, &MemoryLoader));
+    assert_eq!(
+        compilation.output.as_ref(),
+        Some(&output),
+        "compile and the stages agree"
+    );
+
+    let dir = bench_dir().join(format!("eaxc-bench-{}-{n}", std::process::id()));
+    write_corpus(n, &dir);
+    let process_runs = if n >= 10_000 { 3 } else { 11 };
+    let check_process = process(binary, &dir, &["check", "specs"], process_runs);
+    let build_process = process(
+        binary,
+        &dir,
+        &["build", "specs", "--out", "generated-{run}"],
+        process_runs,
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Row {
+        apis: n,
+        spec_bytes,
+        objects: plan.objects.len(),
+        output_files: output.files.len(),
+        output_bytes: output.files.values().map(String::len).sum(),
+        parse: millis(parse),
+        lower: millis(lower),
+        check: millis(check),
+        plan: millis(plan_time),
+        render: millis(render),
+        compile: millis(compile),
+        check_process,
+        build_process,
+    }
+}
+
+/// Where corpora are written and built: `$EAXC_BENCH_DIR`, else the system temp directory.
+fn bench_dir() -> std::path::PathBuf {
+    std::env::var_os("EAXC_BENCH_DIR").map_or_else(std::env::temp_dir, Into::into)
+}
+
+fn optional(value: Option<f64>) -> String {
+    value.map_or_else(|| "null".to_string(), |value| format!("{value:.1}"))
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
     if let [flag, n, dir] = args.as_slice() {
         if flag == "--write-corpus" {
             write_corpus(n.parse().expect("a number of apis"), Path::new(dir));
             return;
         }
     }
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
+    let json = args.iter().any(|arg| arg == "--json");
+    args.retain(|arg| arg != "--json");
+    let sizes: Vec<usize> = args
+        .iter()
         .map(|arg| arg.parse().expect("sizes are numbers"))
         .collect();
     let sizes = if sizes.is_empty() {
@@ -151,76 +313,42 @@ fn main() {
         binary.exists(),
         "build the binary first: cargo build --release"
     );
-    println!("| APIs | spec bytes | parse | lower | check | plan | render | compile | process | peak RSS |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for n in sizes {
-        let specs = corpus(n);
-        let bytes: usize = specs.iter().map(|(_, text)| text.len()).sum();
-        let runs = if n >= 10_000 { 3 } else { 10 };
-        let config = eaxc::config::Config::default();
-
-        let (parse, _) = best(runs, || {
-            let mut apis = 0;
-            for (index, (_, text)) in specs.iter().enumerate() {
-                let file = eaxc::source::FileId(u32::try_from(index).expect("few files"));
-                apis += eaxc::parse::parse(file, text).expect("parses").apis.len();
-            }
-            apis
-        });
-        let mut sources = Sources::default();
-        let trees: Vec<_> = specs
-            .iter()
-            .map(|(name, text)| {
-                let id = sources.add(name.clone(), text.clone());
-                (id, eaxc::parse::parse(id, text).expect("parses"))
-            })
-            .collect();
-        let (lower, (project, diagnostics)) = best(runs, || {
-            let mut sources = sources.clone();
-            eaxc::lower::lower(&trees, &mut sources, &config, &MemoryLoader)
-        });
-        assert!(diagnostics.is_empty(), "{}", diagnostics[0].message);
-        let mut full_sources = sources.clone();
-        let _ = eaxc::lower::lower(&trees, &mut full_sources, &config, &MemoryLoader);
-        let (check, problems) = best(runs, || eaxc::check::check(&project, &full_sources));
-        assert!(problems.is_empty(), "{}", problems[0].message);
-        let (plan_time, plan) = best(runs, || eaxc::plan::plan(&project));
-        let (render, output) = best(runs, || {
-            eaxc::render::render(&project, &plan, &full_sources, &config)
-        });
-        let input = eaxc::Input {
-            specs: specs.clone(),
-            config: None,
-        };
-        let (compile, _) = best(runs, || eaxc::compile(&input, &MemoryLoader));
-
-        let dir = tempfile_dir(n);
-        write_corpus(n, &dir);
-        let mut process = Duration::MAX;
-        let mut peak = None;
-        for _ in 0..runs {
-            let (elapsed, memory) = process_run(&binary, &dir);
-            if elapsed < process {
-                process = elapsed;
-                peak = memory;
-            }
-        }
-        let _ = std::fs::remove_dir_all(&dir);
-        println!(
-            "| {n} | {bytes} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {} |",
-            millis(parse),
-            millis(lower),
-            millis(check),
-            millis(plan_time),
-            millis(render),
-            millis(compile),
-            millis(process),
-            peak.map_or_else(|| "n/a".to_string(), |kib| format!("{:.1} MiB", kib as f64 / 1024.0)),
-        );
-        assert!(output.files.len() > 10);
+    if !json {
+        println!("| APIs | objects | output | parse | lower | check | plan | render | compile (in-process) | `eaxc check` wall / CPU | `eaxc build` wall / CPU | writing (build - check, CPU) | peak RSS (build) |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     }
-}
-
-fn tempfile_dir(n: usize) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("eaxc-bench-{}-{n}", std::process::id()))
+    for n in sizes {
+        let row = measure(n, &binary);
+        let (check, build) = (&row.check_process, &row.build_process);
+        let writing = build.cpu_ms.zip(check.cpu_ms).map(|(b, c)| b - c);
+        if json {
+            println!(
+                "{{\"apis\": {}, \"spec_bytes\": {}, \"objects\": {}, \"output_files\": {}, \"output_bytes\": {}, \"parse_ms\": {:.3}, \"lower_ms\": {:.3}, \"check_ms\": {:.3}, \"plan_ms\": {:.3}, \"render_ms\": {:.3}, \"compile_ms\": {:.3}, \"check_process_ms\": {:.3}, \"check_process_cpu_ms\": {}, \"build_process_ms\": {:.3}, \"build_process_cpu_ms\": {}, \"writing_cpu_ms\": {}, \"peak_rss_mib\": {}}}",
+                row.apis, row.spec_bytes, row.objects, row.output_files, row.output_bytes,
+                row.parse, row.lower, row.check, row.plan, row.render, row.compile,
+                check.wall_ms, optional(check.cpu_ms), build.wall_ms, optional(build.cpu_ms),
+                optional(writing), optional(build.peak_mib),
+            );
+        } else {
+            println!(
+                "| {} | {} | {} files, {:.1} MB | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} / {} ms | {:.1} / {} ms | {} ms | {} MiB |",
+                row.apis,
+                row.objects,
+                row.output_files,
+                row.output_bytes as f64 / 1e6,
+                row.parse,
+                row.lower,
+                row.check,
+                row.plan,
+                row.render,
+                row.compile,
+                check.wall_ms,
+                optional(check.cpu_ms),
+                build.wall_ms,
+                optional(build.cpu_ms),
+                optional(writing),
+                optional(build.peak_mib),
+            );
+        }
+    }
 }

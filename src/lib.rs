@@ -95,7 +95,13 @@ pub fn compile(input: &Input, loader: &dyn Loader) -> Compilation {
         None
     } else {
         let plan = plan::plan(&project);
-        Some(render::render(&project, &plan, &sources, &config))
+        match render::render(&project, &plan, &sources, &config) {
+            Ok(output) => Some(output),
+            Err(diagnostic) => {
+                diagnostics.push(diagnostic);
+                None
+            }
+        }
     };
     Compilation {
         sources,

@@ -3,6 +3,8 @@
 //! name, then by declaration order, so the order never depends on the order of input files.
 //! Dependencies only point to earlier stages, so the order is a topological one by construction.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use crate::model::{ActionKind, Project};
@@ -63,7 +65,7 @@ impl Stage {
 }
 
 /// What an object is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
     /// The api's network rule.
@@ -124,77 +126,94 @@ pub struct Plan {
 #[must_use]
 pub fn plan(project: &Project) -> Plan {
     let mut objects: Vec<Object> = Vec::new();
-    let find = |objects: &Vec<Object>, api: usize, target: Target| {
-        objects
-            .iter()
-            .position(|object| object.api == api && object.target == target)
+    // Where each (api, target) landed, so that dependencies are found without a scan of every
+    // earlier object. Only looked up, never iterated, so the hash order cannot reach output.
+    let mut positions: HashMap<(usize, Target), usize> = HashMap::new();
+    let find = |positions: &HashMap<(usize, Target), usize>, api: usize, target: Target| {
+        positions.get(&(api, target)).copied()
     };
     for stage in Stage::ALL {
         for (api_index, api) in project.apis.iter().enumerate() {
-            let push =
-                |objects: &mut Vec<Object>, target: Target, depends_on: Vec<Option<usize>>| {
-                    objects.push(Object {
-                        api: api_index,
-                        target,
-                        stage,
-                        depends_on: depends_on.into_iter().flatten().collect(),
-                    });
-                };
+            let push = |objects: &mut Vec<Object>,
+                        positions: &mut HashMap<(usize, Target), usize>,
+                        target: Target,
+                        depends_on: Vec<Option<usize>>| {
+                positions.insert((api_index, target), objects.len());
+                objects.push(Object {
+                    api: api_index,
+                    target,
+                    stage,
+                    depends_on: depends_on.into_iter().flatten().collect(),
+                });
+            };
             match stage {
-                Stage::NetworkRules => push(&mut objects, Target::NetworkRule, vec![]),
+                Stage::NetworkRules => {
+                    push(&mut objects, &mut positions, Target::NetworkRule, vec![])
+                }
                 Stage::SecurityIntegrations => {
                     if api.auth.integration().is_some() {
-                        push(&mut objects, Target::SecurityIntegration, vec![]);
+                        push(
+                            &mut objects,
+                            &mut positions,
+                            Target::SecurityIntegration,
+                            vec![],
+                        );
                     }
                 }
                 Stage::Secrets => {
                     for (index, secret) in api.secrets.iter().enumerate() {
                         let depends = if secret.body.is_oauth() {
-                            vec![find(&objects, api_index, Target::SecurityIntegration)]
+                            vec![find(&positions, api_index, Target::SecurityIntegration)]
                         } else {
                             vec![]
                         };
-                        push(&mut objects, Target::Secret(index), depends);
+                        push(&mut objects, &mut positions, Target::Secret(index), depends);
                     }
                 }
                 Stage::Integrations => {
                     let mut depends = vec![
-                        find(&objects, api_index, Target::NetworkRule),
-                        find(&objects, api_index, Target::SecurityIntegration),
+                        find(&positions, api_index, Target::NetworkRule),
+                        find(&positions, api_index, Target::SecurityIntegration),
                     ];
                     depends.extend(
                         (0..api.secrets.len())
-                            .map(|i| find(&objects, api_index, Target::Secret(i))),
+                            .map(|i| find(&positions, api_index, Target::Secret(i))),
                     );
-                    push(&mut objects, Target::Integration, depends);
+                    push(&mut objects, &mut positions, Target::Integration, depends);
                 }
                 Stage::Procedures => {
                     for (index, action) in api.actions.iter().enumerate() {
-                        let mut depends = vec![find(&objects, api_index, Target::Integration)];
+                        let mut depends = vec![find(&positions, api_index, Target::Integration)];
                         depends.extend(
                             action
                                 .secrets
                                 .iter()
-                                .map(|i| find(&objects, api_index, Target::Secret(*i))),
+                                .map(|i| find(&positions, api_index, Target::Secret(*i))),
                         );
-                        push(&mut objects, Target::Action(index), depends);
+                        push(&mut objects, &mut positions, Target::Action(index), depends);
                     }
                 }
                 Stage::Grants => {
                     for index in 0..api.grants.len() {
-                        let mut depends = vec![find(&objects, api_index, Target::Integration)];
+                        let mut depends = vec![find(&positions, api_index, Target::Integration)];
                         depends.extend(
                             (0..api.secrets.len())
-                                .map(|i| find(&objects, api_index, Target::Secret(i))),
+                                .map(|i| find(&positions, api_index, Target::Secret(i))),
                         );
-                        push(&mut objects, Target::ApiGrant(index), depends);
+                        push(
+                            &mut objects,
+                            &mut positions,
+                            Target::ApiGrant(index),
+                            depends,
+                        );
                     }
                     for (action_index, action) in api.actions.iter().enumerate() {
                         for grant in 0..action.grants.len() {
                             let depends =
-                                vec![find(&objects, api_index, Target::Action(action_index))];
+                                vec![find(&positions, api_index, Target::Action(action_index))];
                             push(
                                 &mut objects,
+                                &mut positions,
                                 Target::ActionGrant(action_index, grant),
                                 depends,
                             );

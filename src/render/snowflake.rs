@@ -5,13 +5,33 @@
 /// <https://docs.snowflake.com/en/sql-reference/identifiers-syntax>
 #[must_use]
 pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    let mut out = String::with_capacity(name.len() + 2);
+    push_ident(&mut out, name);
+    out
 }
 
 /// `"DB"."SCHEMA"."NAME"`.
 #[must_use]
 pub fn qualified(database: &str, schema: &str, name: &str) -> String {
-    format!("{}.{}.{}", ident(database), ident(schema), ident(name))
+    let mut out = String::with_capacity(database.len() + schema.len() + name.len() + 8);
+    push_ident(&mut out, database);
+    out.push('.');
+    push_ident(&mut out, schema);
+    out.push('.');
+    push_ident(&mut out, name);
+    out
+}
+
+/// Appends `name` quoted as by [`ident`], without allocating a string of its own.
+fn push_ident(out: &mut String, name: &str) {
+    out.push('"');
+    for (index, part) in name.split('"').enumerate() {
+        if index > 0 {
+            out.push_str("\"\"");
+        }
+        out.push_str(part);
+    }
+    out.push('"');
 }
 
 /// A single-quoted string literal. Backslash escapes are active in Snowflake string constants,
@@ -66,6 +86,8 @@ mod tests {
     #[test]
     fn identifiers_double_their_quotes() {
         assert_eq!(ident(r#"a"b"#), r#""a""b""#);
+        assert_eq!(ident(r#""x""#), r#""""x""""#);
+        assert_eq!(ident(""), r#""""#);
         assert_eq!(qualified("D", "S", "N"), r#""D"."S"."N""#);
     }
 
