@@ -20,6 +20,7 @@ pub mod diagnostic;
 pub mod fmt;
 pub mod lower;
 pub mod model;
+mod par;
 pub mod parse;
 pub mod plan;
 pub mod render;
@@ -79,11 +80,16 @@ pub fn compile(input: &Input, loader: &dyn Loader) -> Compilation {
     };
     let mut specs: Vec<&(String, String)> = input.specs.iter().collect();
     specs.sort_by(|a, b| a.0.cmp(&b.0));
+    let files: Vec<(source::FileId, &str)> = specs
+        .into_iter()
+        .map(|(name, text)| (sources.add(name.clone(), text.clone()), text.as_str()))
+        .collect();
+    // Files parse independently; `par::map` keeps their order, so the result is the same.
+    let parsed = par::map(&files, |(file, text)| parse::parse(*file, text));
     let mut trees = Vec::new();
-    for (name, text) in specs {
-        let file = sources.add(name.clone(), text.clone());
-        match parse::parse(file, text) {
-            Ok(tree) => trees.push((file, tree)),
+    for ((file, _), result) in files.iter().zip(parsed) {
+        match result {
+            Ok(tree) => trees.push((*file, tree)),
             Err(errors) => diagnostics.extend(errors),
         }
     }

@@ -261,35 +261,58 @@ impl Renderer<'_> {
             .iter()
             .map(|object| self.object_name(&self.project.apis[object.api], object.target))
             .collect();
+        // The statements that stand alone — all but grants, which share what earlier grants
+        // granted — are rendered and hashed in parallel, in plan order.
+        let rendered = crate::par::map(&plan.objects, |object| {
+            let api = &self.project.apis[object.api];
+            let (statement, handler) = match object.target {
+                Target::NetworkRule => (self.network_rule(api)?, None),
+                Target::SecurityIntegration => (self.security_integration(api)?, None),
+                Target::Secret(index) => (self.secret(api, index)?, None),
+                Target::Integration => (self.integration(api)?, None),
+                Target::Action(index) => {
+                    let (sql, handler) = self.action(api, &api.actions[index])?;
+                    (sql, Some(handler))
+                }
+                Target::ApiGrant(_) | Target::ActionGrant(..) => return Ok(None),
+            };
+            let hash = sha256(&statement);
+            Ok(Some((statement, handler, hash)))
+        });
         let mut stages: BTreeMap<Stage, String> = BTreeMap::new();
         let mut last_api: BTreeMap<Stage, usize> = BTreeMap::new();
         let mut manifest_objects = Vec::new();
         let mut granted_containers: BTreeSet<(String, String, String)> = BTreeSet::new();
-        for (object, name) in plan.objects.iter().zip(&names) {
+        for ((object, name), rendered) in plan.objects.iter().zip(&names).zip(rendered) {
             let api = &self.project.apis[object.api];
-            let statement = match object.target {
-                Target::NetworkRule => self.network_rule(api)?,
-                Target::SecurityIntegration => self.security_integration(api)?,
-                Target::Secret(index) => self.secret(api, index)?,
-                Target::Integration => self.integration(api)?,
-                Target::Action(index) => {
-                    let action = &api.actions[index];
-                    let (sql, handler) = self.action(api, action)?;
-                    output.files.insert(
-                        format!("handlers/{}__{}.py", api.name, action.name),
-                        handler,
+            let (statement, hash) = match (rendered?, object.target) {
+                (Some((statement, handler, hash)), target) => {
+                    if let (Some(handler), Target::Action(index)) = (handler, target) {
+                        let action = &api.actions[index];
+                        output.files.insert(
+                            format!("handlers/{}__{}.py", api.name, action.name),
+                            handler,
+                        );
+                    }
+                    (statement, hash)
+                }
+                (None, Target::ApiGrant(index)) => {
+                    let statement =
+                        self.api_grant(api, &api.grants[index], &mut granted_containers);
+                    let hash = sha256(&statement);
+                    (statement, hash)
+                }
+                (None, Target::ActionGrant(action, grant)) => {
+                    let statement = self.action_grant(
+                        api,
+                        &api.actions[action],
+                        &api.actions[action].grants[grant],
+                        &mut granted_containers,
                     );
-                    sql
+                    let hash = sha256(&statement);
+                    (statement, hash)
                 }
-                Target::ApiGrant(index) => {
-                    self.api_grant(api, &api.grants[index], &mut granted_containers)
-                }
-                Target::ActionGrant(action, grant) => self.action_grant(
-                    api,
-                    &api.actions[action],
-                    &api.actions[action].grants[grant],
-                    &mut granted_containers,
-                ),
+                (None, _) => unreachable!("only grants are rendered in order"),
             };
             // Each stage's file is built in place, header first, so that its largest part is
             // copied only once more (into deploy.sql).
@@ -318,7 +341,7 @@ impl Renderer<'_> {
                     .iter()
                     .map(|index| names[*index].clone())
                     .collect(),
-                sha256: sha256(&statement),
+                sha256: hash,
             });
         }
 
@@ -364,14 +387,13 @@ impl Renderer<'_> {
             generator: format!("eaxc {}", env!("CARGO_PKG_VERSION")),
             sources,
             objects: manifest_objects,
-            files: output
-                .files
-                .iter()
-                .map(|(path, text)| ManifestFile {
-                    path: path.clone(),
+            files: {
+                let files: Vec<(&String, &String)> = output.files.iter().collect();
+                crate::par::map(&files, |(path, text)| ManifestFile {
+                    path: (*path).clone(),
                     sha256: sha256(text),
                 })
-                .collect(),
+            },
         };
         let yaml = match yaml::manifest(&manifest) {
             Some(yaml) => yaml,
