@@ -4,9 +4,11 @@
 mod build;
 mod explain;
 mod project;
+mod resolve;
 
 pub use build::BuildArgs;
 pub use explain::ExplainArgs;
+pub use resolve::ResolveArgs;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
@@ -35,6 +37,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Explain a diagnostic code: what it checks, why it matters, a wrong and a right example.
     Explain(ExplainArgs),
+    /// Print the secret statements with their values read from the environment, for piping
+    /// into a SQL client (`eaxc resolve | snow sql --stdin`); refuses a terminal without --force.
+    Resolve(ResolveArgs),
 }
 
 /// Options shared by every command that reads specs.
@@ -91,6 +96,7 @@ pub fn run(cli: &Cli) -> u8 {
         Command::Build(args) => build::build(args),
         Command::Check(args) => check(args),
         Command::Explain(args) => explain::explain(args),
+        Command::Resolve(args) => resolve::resolve(args),
     };
     match result {
         Ok(code) => code,
