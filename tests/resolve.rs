@@ -118,6 +118,14 @@ fn spec_errors_exit_1_and_print_nothing() {
 }
 
 #[test]
+fn json_diagnostics_are_refused_as_they_would_mix_with_the_sql() {
+    let dir = project();
+    let output = resolve(dir.path(), &[("TRICKY_TOKEN", "v")], &["--format", "json"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
 fn a_terminal_is_refused_without_force() {
     let dir = project();
     let binary = env!("CARGO_BIN_EXE_eaxc");

@@ -8,7 +8,7 @@ use std::hash::BuildHasher as _;
 use std::io::{IsTerminal as _, Write as _};
 
 use super::project::{load_project, FsLoader};
-use super::{report, Fatal, SpecArgs};
+use super::{report, Fatal, Format, SpecArgs};
 use crate::plan::{self, Stage};
 use crate::render::{self, snowflake};
 use crate::{compile, Input};
@@ -25,6 +25,12 @@ pub struct ResolveArgs {
 }
 
 pub(crate) fn resolve(args: &ResolveArgs) -> Result<u8, Fatal> {
+    if args.specs.format == Format::Json {
+        return Err(Fatal(
+            "`eaxc resolve` keeps stdout for SQL; run `eaxc check --format json` for diagnostics"
+                .into(),
+        ));
+    }
     if !args.force && std::io::stdout().is_terminal() {
         return Err(Fatal(
             "`eaxc resolve` prints secret values; pipe it into a client (`eaxc resolve | snow sql --stdin`) or pass --force to print them on this terminal".into(),
