@@ -34,6 +34,8 @@ for config in specs/err/*.yaml; do
 done
 { cat specs/ok/weather.eax; printf '\xff'; printf 'database: "D"\nsecret_template: "{{ {name} }}"\nnaming:\n  action: "{api}_{action}"\n'; } >"$corpus/seed-config-ok"
 
+# One job in this process (what -jobs=1 would do in a child process, but with the log and the
+# crash report on this script's output).
 echo "== fuzz for ${seconds}s"
 before=$(ls "$artifacts" | wc -l)
 status=0
