@@ -50,6 +50,8 @@ pub struct Compilation {
     pub diagnostics: Vec<Diagnostic>,
     /// The settings used.
     pub config: Config,
+    /// The lowered specs (possibly partial when there are errors); `resolve` renders it again.
+    pub project: model::Project,
     /// The files to write; `None` when there are errors.
     pub output: Option<Output>,
 }
@@ -113,6 +115,7 @@ pub fn compile(input: &Input, loader: &dyn Loader) -> Compilation {
         sources,
         diagnostics,
         config,
+        project,
         output,
     }
 }

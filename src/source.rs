@@ -114,6 +114,11 @@ impl Sources {
         id
     }
 
+    /// Every file, in the order they were added.
+    pub fn iter(&self) -> impl Iterator<Item = &SourceFile> {
+        self.files.iter()
+    }
+
     /// The file with this id.
     #[must_use]
     pub fn get(&self, id: FileId) -> &SourceFile {

@@ -1,10 +1,14 @@
 //! Escaping round trips: every string literal, identifier and body eaxc writes decodes back to
 //! the original under Snowflake's rules, and every Python literal under `ast.literal_eval`,
-//! for random and adversarial strings.
+//! for adversarial strings and proptest-generated ones (arbitrary Unicode mixed with quotes,
+//! backslashes, `$`, newlines and NUL).
 
 use std::process::Command;
 
 use eaxc::render::{python, snowflake};
+use proptest::prelude::*;
+use proptest::strategy::ValueTree as _;
+use proptest::test_runner::TestRunner;
 
 use crate::common::{compile_specs, decode_sql_string};
 
@@ -35,26 +39,30 @@ const ADVERSARIAL: &[&str] = &[
     "\\u0041\\x41\\101",
 ];
 
-/// Random strings over an alphabet rich in characters that need escaping.
-fn random_strings(count: usize) -> Vec<String> {
-    const ALPHABET: &[char] = &[
-        'a', 'Z', '0', ' ', '\'', '"', '\\', '$', '\n', '\r', '\t', '\u{0}', '\u{7f}', 'é', '🙂',
-        '{', '}', '%', '<', '>', ';', '-', '#', '\u{2028}', 'u', 'x', 'n',
-    ];
-    let mut rng = fastrand::Rng::with_seed(0x5eed);
-    (0..count)
-        .map(|_| {
-            (0..rng.usize(0..24))
-                .map(|_| ALPHABET[rng.usize(..ALPHABET.len())])
-                .collect()
-        })
-        .collect()
+/// Characters that need escaping somewhere, or look like escapes, or are otherwise odd.
+const TRICKY: &[char] = &[
+    'a', 'Z', '0', ' ', '\'', '"', '\\', '$', '\n', '\r', '\t', '\u{0}', '\u{7f}', '\u{85}', 'é',
+    '🙂', '{', '}', '%', '<', '>', ';', '-', '#', '\u{2028}', '\u{2029}', '\u{feff}', 'u', 'x',
+    'n', '0', '7',
+];
+
+/// Strings mixing the tricky characters with arbitrary Unicode scalar values (controls, NUL,
+/// astral planes included). proptest shrinks a failure to a minimal string.
+fn text() -> impl Strategy<Value = String> {
+    let c = prop_oneof![3 => proptest::sample::select(TRICKY), 1 => any::<char>()];
+    proptest::collection::vec(c, 0..40).prop_map(|chars| chars.into_iter().collect())
 }
 
-fn corpus() -> Vec<String> {
-    let mut all: Vec<String> = ADVERSARIAL.iter().map(|s| (*s).to_string()).collect();
-    all.extend(random_strings(3000));
-    all
+/// Cases per property: cheap pure functions, so many; the whole file stays well under a
+/// second in a debug build.
+const CASES: u32 = 2_000;
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: CASES,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 fn decode_ident(quoted: &str) -> String {
@@ -69,47 +77,79 @@ fn decode_ident(quoted: &str) -> String {
     inner.replace("\"\"", "\"")
 }
 
-#[test]
-fn sql_string_literals_round_trip() {
-    for text in corpus() {
-        let literal = snowflake::string(&text);
-        let (decoded, rest) = decode_sql_string(&literal);
-        assert_eq!(decoded, text, "{literal}");
-        assert!(rest.is_empty(), "{literal} closes early");
-        assert!(
-            !literal.contains('\n') && !literal.contains('\r'),
-            "literal stays on one line"
-        );
-    }
+fn check_sql_string(text: &str) {
+    let literal = snowflake::string(text);
+    let (decoded, rest) = decode_sql_string(&literal);
+    assert_eq!(decoded, text, "{literal}");
+    assert!(rest.is_empty(), "{literal} closes early");
+    assert!(
+        !literal.chars().any(char::is_control),
+        "literal stays on one line, without raw control characters: {literal:?}"
+    );
+}
+
+fn check_ident(text: &str) {
+    assert_eq!(decode_ident(&snowflake::ident(text)), text);
+}
+
+fn check_body(text: &str) {
+    let body = snowflake::body(text);
+    let decoded = if let Some(inner) = body.strip_prefix("$$") {
+        let inner = inner.strip_suffix("$$").expect("closing $$");
+        assert!(!inner.contains("$$") && !inner.ends_with('$'), "{body}");
+        inner.to_string()
+    } else {
+        let (decoded, rest) = decode_sql_string(&body);
+        assert!(rest.is_empty(), "{body} closes early");
+        decoded
+    };
+    assert_eq!(decoded, text, "{body}");
 }
 
 #[test]
-fn identifiers_round_trip() {
-    for text in corpus() {
-        assert_eq!(decode_ident(&snowflake::ident(&text)), text);
+fn adversarial_strings_round_trip() {
+    for text in ADVERSARIAL {
+        check_sql_string(text);
+        check_ident(text);
+        check_body(text);
     }
 }
 
-#[test]
-fn bodies_round_trip() {
-    for text in corpus() {
-        let body = snowflake::body(&text);
-        let decoded = if let Some(inner) = body.strip_prefix("$$") {
-            let inner = inner.strip_suffix("$$").expect("closing $$");
-            assert!(!inner.contains("$$") && !inner.ends_with('$'), "{body}");
-            inner.to_string()
-        } else {
-            let (decoded, rest) = decode_sql_string(&body);
-            assert!(rest.is_empty(), "{body} closes early");
-            decoded
-        };
-        assert_eq!(decoded, text, "{body}");
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn sql_string_literals_round_trip(text in text()) {
+        check_sql_string(&text);
+    }
+
+    #[test]
+    fn identifiers_round_trip(text in text()) {
+        check_ident(&text);
+    }
+
+    #[test]
+    fn bodies_round_trip(text in text()) {
+        check_body(&text);
+    }
+
+    /// The `$$` fallback: bodies built around dollar signs always take the quoted form and
+    /// still round-trip.
+    #[test]
+    fn dollar_bodies_round_trip(text in text(), dollars in 1_usize..4) {
+        check_body(&format!("{text}{}", "$".repeat(dollars)));
+        check_body(&format!("$${text}"));
     }
 }
 
+/// Python literals are decoded by `ast.literal_eval` in one python3 run: the strategy draws a
+/// batch of [`CASES`] strings (plus the adversarial ones) from a deterministic runner.
 #[test]
 fn python_literals_round_trip_under_literal_eval() {
-    let corpus = corpus();
+    let mut runner = TestRunner::deterministic();
+    let strategy = text();
+    let mut corpus: Vec<String> = ADVERSARIAL.iter().map(|s| (*s).to_string()).collect();
+    corpus.extend((0..CASES).map(|_| strategy.new_tree(&mut runner).expect("a value").current()));
     let literals: Vec<String> = corpus
         .iter()
         .map(|text| python::string_literal(text))
@@ -138,7 +178,10 @@ fn python_literals_round_trip_under_literal_eval() {
         String::from_utf8_lossy(&output.stderr)
     );
     let decoded: Vec<String> = serde_json::from_slice(&output.stdout).expect("json list");
-    assert_eq!(decoded, corpus);
+    for (index, (decoded, text)) in decoded.iter().zip(&corpus).enumerate() {
+        assert_eq!(decoded, text, "literal {index}: {}", literals[index]);
+    }
+    assert_eq!(decoded.len(), corpus.len());
 }
 
 /// Writes `text` as an `.eax` string literal.
@@ -194,5 +237,27 @@ fn comments_survive_the_whole_pipeline() {
             rest.starts_with(';'),
             "the literal ends where the statement does"
         );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..config() })]
+
+    /// Generated comments go through the whole pipeline (the `.eax` lexer, lowering and the
+    /// SQL renderer) and come back unchanged.
+    #[test]
+    fn generated_comments_survive_the_whole_pipeline(text in text()) {
+        prop_assume!(!text.contains('\0') && !text.is_empty());
+        let spec = format!(
+            "api roundtrip {{\n  comment = {}\n  egress = [\"api.example.com\"]\n  auth none\n}}\n",
+            eax_string(&text)
+        );
+        let compilation = compile_specs(vec![("case.eax".into(), spec)], None);
+        let output = compilation.output.expect("compiles");
+        let sql = &output.files["010_network_rules.sql"];
+        let start = sql.find("COMMENT = ").expect("a comment") + "COMMENT = ".len();
+        let (decoded, rest) = decode_sql_string(&sql[start..]);
+        prop_assert_eq!(decoded, format!("{text} (eaxc: egress of api roundtrip)"));
+        prop_assert!(rest.starts_with(';'));
     }
 }

@@ -1,5 +1,6 @@
 //! The integration tests: one binary (see `Cargo.toml`), one module per concern.
 
+mod canary;
 mod cli;
 mod commands;
 mod common;
@@ -9,5 +10,6 @@ mod fmt;
 mod handlers;
 mod mutation;
 mod output;
+mod resolve;
 mod specs;
 mod tidy;

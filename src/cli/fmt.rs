@@ -70,6 +70,7 @@ pub(crate) fn fmt(args: &FmtArgs) -> Result<u8, Fatal> {
             sources,
             diagnostics,
             config: Config::default(),
+            project: crate::model::Project::default(),
             output: None,
         };
         report(&compilation, &spec_args);

@@ -8,12 +8,14 @@ mod init;
 mod output;
 mod plan;
 mod project;
+mod resolve;
 
 pub use build::BuildArgs;
 pub use explain::ExplainArgs;
 pub use fmt::FmtArgs;
 pub use init::InitArgs;
 pub use plan::{PlanArgs, PlanFormat};
+pub use resolve::ResolveArgs;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
@@ -45,6 +47,9 @@ pub enum Command {
     Fmt(FmtArgs),
     /// Print the objects a build creates, in deploy order, with their dependencies.
     Plan(PlanArgs),
+    /// Print the secret statements with their values read from the environment, for piping
+    /// into a SQL client (`eaxc resolve | snow sql --stdin`); refuses a terminal without --force.
+    Resolve(ResolveArgs),
     /// Start a project: eaxc.yaml, an example spec and a pre-commit configuration.
     Init(InitArgs),
     /// Print a shell completion script (bash, zsh or fish) to stdout.
@@ -127,6 +132,7 @@ pub fn run(cli: &Cli) -> u8 {
         Command::Init(args) => init::init(args),
         Command::Completions(args) => Ok(completions(args.shell)),
         Command::Fmt(args) => fmt::fmt(args),
+        Command::Resolve(args) => resolve::resolve(args),
     };
     match result {
         Ok(code) => code,
