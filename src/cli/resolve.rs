@@ -7,11 +7,10 @@ use std::collections::BTreeSet;
 use std::hash::BuildHasher as _;
 use std::io::{IsTerminal as _, Write as _};
 
-use super::project::{load_project, FsLoader};
+use super::project::compile_project;
 use super::{report, Fatal, Format, SpecArgs};
 use crate::plan::{self, Stage};
 use crate::render::{self, snowflake};
-use crate::{compile, Input};
 
 /// `eaxc resolve`.
 #[derive(Debug, clap::Args)]
@@ -36,17 +35,7 @@ pub(crate) fn resolve(args: &ResolveArgs) -> Result<u8, Fatal> {
             "`eaxc resolve` prints secret values; pipe it into a client (`eaxc resolve | snow sql --stdin`) or pass --force to print them on this terminal".into(),
         ));
     }
-    let project = load_project(&args.specs)?;
-    let loader = FsLoader {
-        root: project.root.clone(),
-    };
-    let compilation = compile(
-        &Input {
-            specs: project.specs,
-            config: project.config,
-        },
-        &loader,
-    );
+    let (_, compilation) = compile_project(&args.specs)?;
     if report(&compilation, &args.specs) || compilation.output.is_none() {
         return Ok(1);
     }
