@@ -1,18 +1,8 @@
 //! The `eaxc` binary: exit codes, what `build` writes, and that nothing is written on errors.
 
-use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::common::root;
-
-fn eaxc(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_eaxc"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("eaxc runs")
-}
+use crate::common::{eaxc, root};
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()

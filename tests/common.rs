@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use eaxc::lower::Loader;
 use eaxc::{compile, Compilation, Input};
@@ -8,6 +9,16 @@ use eaxc::{compile, Compilation, Input};
 /// The repository root.
 pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the `eaxc` binary in `dir`, without colour.
+pub(crate) fn eaxc(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eaxc"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("eaxc runs")
 }
 
 /// Reads `file("...")` paths relative to the spec, from the repository.

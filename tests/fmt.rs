@@ -3,8 +3,6 @@
 //! documentation example of the repository, on a deliberately messy spec (snapshot), on seeded
 //! mutants, and on random re-layouts of the specs (proptest); plus the command line.
 
-use std::path::Path;
-use std::process::{Command, Output};
 use std::sync::LazyLock;
 
 use eaxc::diagnostic::Code;
@@ -12,7 +10,7 @@ use eaxc::fmt::format;
 use eaxc::source::FileId;
 use proptest::prelude::*;
 
-use crate::common::{compile_specs, files, root};
+use crate::common::{compile_specs, eaxc, files, root};
 
 /// Every spec text of the repository that parses: the spec directories and every ```eax block
 /// of the documentation. Specs with semantic errors are included: their diagnostics must not
@@ -322,15 +320,6 @@ proptest! {
 
 // ---------------------------------------------------------------------------------------------
 // The command line.
-
-fn eaxc(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_eaxc"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("eaxc runs")
-}
 
 const MESSY: &str = "api a { egress=[\"a.example.com\"]   auth none # no auth\n}\n";
 

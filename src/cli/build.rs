@@ -71,13 +71,7 @@ fn check_json(
     args: &BuildArgs,
     out: &std::path::Path,
 ) -> Result<u8, Fatal> {
-    let errors = compilation
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .count();
-    let warnings = compilation.diagnostics.len() - errors;
-    let failed = errors > 0 || (args.specs.deny_warnings && warnings > 0);
+    let (_, _, failed) = super::verdict(compilation, &args.specs);
     let json = crate::diagnostic::render_json(&compilation.diagnostics, &compilation.sources);
     let mut document: serde_json::Value =
         serde_json::from_str(&json).expect("diagnostics are JSON");

@@ -151,15 +151,25 @@ fn use_color(color: Color) -> bool {
     }
 }
 
-/// Prints diagnostics and returns whether the run failed.
-pub(crate) fn report(compilation: &Compilation, args: &SpecArgs) -> bool {
+/// Counts errors and warnings, and whether they fail the run (warnings do with
+/// `--deny-warnings`).
+pub(crate) fn verdict(compilation: &Compilation, args: &SpecArgs) -> (usize, usize, bool) {
     let errors = compilation
         .diagnostics
         .iter()
         .filter(|d| d.is_error())
         .count();
     let warnings = compilation.diagnostics.len() - errors;
-    let failed = errors > 0 || (args.deny_warnings && warnings > 0);
+    (
+        errors,
+        warnings,
+        errors > 0 || (args.deny_warnings && warnings > 0),
+    )
+}
+
+/// Prints diagnostics and returns whether the run failed.
+pub(crate) fn report(compilation: &Compilation, args: &SpecArgs) -> bool {
+    let (errors, warnings, failed) = verdict(compilation, args);
     if args.format == Format::Json {
         let json = crate::diagnostic::render_json(&compilation.diagnostics, &compilation.sources);
         let _ = std::io::stdout().lock().write_all(json.as_bytes());
