@@ -52,7 +52,10 @@ pub struct Compilation {
     pub config: Config,
     /// The lowered specs (possibly partial when there are errors); `resolve` renders it again.
     pub project: model::Project,
-    /// The files to write; `None` when there are errors.
+    /// The objects in deploy order; `None` when there are errors.
+    pub plan: Option<plan::Plan>,
+    /// The files to write, when rendered into memory ([`compile`]); `None` when there are
+    /// errors, and after [`analyse`].
     pub output: Option<Output>,
 }
 
@@ -62,12 +65,39 @@ impl Compilation {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
+
+    /// Renders the output into `sink` as it is made (see [`render::Sink`]); nothing is
+    /// rendered when there are errors. Fails only on a bug in eaxc (E0901).
+    pub fn render_to(&self, sink: &mut dyn render::Sink) -> Result<(), Diagnostic> {
+        match &self.plan {
+            Some(plan) => render::render_to(&self.project, plan, &self.sources, &self.config, sink),
+            None => Ok(()),
+        }
+    }
 }
 
-/// Runs every stage. Specs are compiled in name order, so the result does not depend on the
-/// order they are given in.
+/// Runs every stage and renders the output into memory. Specs are compiled in name order, so
+/// the result does not depend on the order they are given in.
 #[must_use]
 pub fn compile(input: &Input, loader: &dyn Loader) -> Compilation {
+    let mut compilation = analyse(input, loader);
+    if compilation.plan.is_some() {
+        let mut output = Output::default();
+        match compilation.render_to(&mut output) {
+            Ok(()) => compilation.output = Some(output),
+            Err(diagnostic) => {
+                compilation.diagnostics.push(diagnostic);
+                compilation.plan = None;
+            }
+        }
+    }
+    compilation
+}
+
+/// Runs every stage but rendering: the output is then streamed with
+/// [`Compilation::render_to`], so that it never has to be held in memory whole.
+#[must_use]
+pub fn analyse(input: &Input, loader: &dyn Loader) -> Compilation {
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
     let config = match &input.config {
@@ -86,8 +116,8 @@ pub fn compile(input: &Input, loader: &dyn Loader) -> Compilation {
         .into_iter()
         .map(|(name, text)| (sources.add(name.clone(), text.clone()), text.as_str()))
         .collect();
-    // Files parse independently; `par::map` keeps their order, so the result is the same.
-    let parsed = par::map(&files, |(file, text)| parse::parse(*file, text));
+    // Files parse independently; `par::map_each` keeps their order, so the result is the same.
+    let parsed = par::map_each(&files, |(file, text)| parse::parse(*file, text));
     let mut trees = Vec::new();
     for ((file, _), result) in files.iter().zip(parsed) {
         match result {
@@ -99,23 +129,13 @@ pub fn compile(input: &Input, loader: &dyn Loader) -> Compilation {
     diagnostics.extend(lower_diagnostics);
     diagnostics.extend(check::check(&project, &sources));
     diagnostic::sort(&mut diagnostics);
-    let output = if diagnostics.iter().any(Diagnostic::is_error) {
-        None
-    } else {
-        let plan = plan::plan(&project);
-        match render::render(&project, &plan, &sources, &config) {
-            Ok(output) => Some(output),
-            Err(diagnostic) => {
-                diagnostics.push(diagnostic);
-                None
-            }
-        }
-    };
+    let plan = (!diagnostics.iter().any(Diagnostic::is_error)).then(|| plan::plan(&project));
     Compilation {
         sources,
         diagnostics,
         config,
         project,
-        output,
+        plan,
+        output: None,
     }
 }

@@ -14,8 +14,23 @@ const MIN_PARALLEL: usize = 256;
 
 /// Maps `f` over `items` on up to `available_parallelism` threads, keeping the order.
 pub(crate) fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    map_in_blocks(items, BLOCK, MIN_PARALLEL, f)
+}
+
+/// Like [`map`], for a few items that each cost a lot (a whole spec file to parse): parallel
+/// from two items on, handed out one at a time.
+pub(crate) fn map_each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    map_in_blocks(items, 1, 2, f)
+}
+
+fn map_in_blocks<T: Sync, R: Send>(
+    items: &[T],
+    block: usize,
+    min_parallel: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    if threads < 2 || items.len() < MIN_PARALLEL {
+    if threads < 2 || items.len() < min_parallel {
         return items.iter().map(f).collect();
     }
     let next = AtomicUsize::new(0);
@@ -23,11 +38,11 @@ pub(crate) fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> 
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| loop {
-                let start = next.fetch_add(BLOCK, Ordering::Relaxed);
+                let start = next.fetch_add(block, Ordering::Relaxed);
                 if start >= items.len() {
                     break;
                 }
-                let end = (start + BLOCK).min(items.len());
+                let end = (start + block).min(items.len());
                 let results: Vec<R> = items[start..end].iter().map(&f).collect();
                 blocks
                     .lock()
@@ -57,6 +72,11 @@ mod tests {
             let mapped = map(&items, |x| x * 3 + 1);
             let expected: Vec<usize> = items.iter().map(|x| x * 3 + 1).collect();
             assert_eq!(mapped, expected, "len {len}");
+            assert_eq!(
+                map_each(&items, |x| x * 3 + 1),
+                expected,
+                "len {len}, one at a time"
+            );
         }
     }
 }

@@ -184,6 +184,42 @@ fn an_emptied_handlers_directory_goes_unless_it_holds_the_users_files() {
     assert_eq!(handlers, ["mine.py"]);
 }
 
+/// The inode of every file under `out`, by relative path.
+#[cfg(unix)]
+fn inodes(out: &Path) -> BTreeMap<String, u64> {
+    use std::os::unix::fs::MetadataExt as _;
+    snapshot(out)
+        .into_keys()
+        .filter(|path| !path.ends_with('/'))
+        .map(|path| {
+            let inode = std::fs::metadata(out.join(&path)).unwrap().ino();
+            (path, inode)
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn unchanged_files_are_kept_and_changed_ones_replaced() {
+    let project = Project::new(TWO_ACTIONS);
+    assert_eq!(project.build().status.code(), Some(0));
+    let first = inodes(&project.out());
+    assert_eq!(project.build().status.code(), Some(0));
+    assert_eq!(inodes(&project.out()), first, "a rebuild keeps every file");
+
+    project.spec(ONE_ACTION);
+    assert_eq!(project.build().status.code(), Some(0));
+    let second = inodes(&project.out());
+    // Written whole (a handler) and streamed in pieces (a stage script): kept when unchanged.
+    for kept in ["handlers/svc__create_item.py", "010_network_rules.sql"] {
+        assert_eq!(second[kept], first[kept], "{kept}");
+    }
+    for replaced in ["050_procedures.sql", "deploy.sql", "manifest.yaml"] {
+        assert_ne!(second[replaced], first[replaced], "{replaced}");
+    }
+    assert!(!second.contains_key("handlers/svc__lookup.py"));
+}
+
 #[test]
 fn a_build_with_errors_leaves_the_output_byte_identical() {
     let project = Project::new(TWO_ACTIONS);

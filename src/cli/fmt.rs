@@ -71,6 +71,7 @@ pub(crate) fn fmt(args: &FmtArgs) -> Result<u8, Fatal> {
             diagnostics,
             config: Config::default(),
             project: crate::model::Project::default(),
+            plan: None,
             output: None,
         };
         report(&compilation, &spec_args);

@@ -4,19 +4,23 @@
 //! new directory beside it as `.DIR.eaxc-tmp-<pid>` — the generated files plus a hard link (or,
 //! failing that, a copy) of every file in `DIR` that eaxc did not write — and then swaps it in
 //! with two renames: `DIR` → `.DIR.eaxc-old-<pid>`, `.DIR.eaxc-tmp-<pid>` → `DIR`. The old
-//! tree is then deleted. A generated file identical to eaxc's file in `DIR` is linked too. What eaxc wrote is known from the old `manifest.yaml`'s `files` list;
-//! files it no longer produces are simply not carried over. See ARCHITECTURE.md for the crash
-//! behaviour.
+//! tree is then deleted. The generated files stream in from the renderer (a [`Sink`]) and are
+//! written as they come; one identical to eaxc's file in `DIR` is linked instead, so that it
+//! keeps its inode and mtime. What eaxc wrote is known from the old `manifest.yaml`'s `files`
+//! list; files it no longer produces are simply not carried over. See ARCHITECTURE.md for the
+//! crash behaviour. `--check` compares the same stream with `DIR`, reading each file no further
+//! than the stream has come.
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
-use std::io::ErrorKind;
+use std::io::{BufReader, BufWriter, ErrorKind, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use super::Fatal;
-use crate::render::Output;
+use crate::diagnostic::Diagnostic;
+use crate::render::Sink;
 
 /// The file `build` writes its own file list into.
 const MANIFEST: &str = "manifest.yaml";
@@ -126,9 +130,14 @@ fn is_safe_relative(path: &str) -> bool {
             .all(|part| !part.is_empty() && part != "." && part != "..")
 }
 
-/// Compares `dir` with `output`: every file that differs, is missing, is obsolete or is in
-/// the way, sorted by path. Reads only; creates nothing.
-pub(crate) fn check(dir: &Path, output: &Output) -> Result<Vec<(Status, String)>, Fatal> {
+/// Compares `dir` with the build `render` streams, whose files are `paths`: every file that
+/// differs, is missing, is obsolete or is in the way, sorted by path. Reads only; creates
+/// nothing. The inner error is a failed render (a bug in eaxc).
+pub(crate) fn check(
+    dir: &Path,
+    paths: &BTreeSet<String>,
+    render: impl FnOnce(&mut dyn Sink) -> Result<(), Diagnostic>,
+) -> Result<Result<Vec<(Status, String)>, Diagnostic>, Fatal> {
     let _lock = match resolve(dir, false).and_then(|dir| sibling(&dir, "lock")) {
         Ok(lock_path) => shared_lock(&lock_path)?,
         Err(_) => None,
@@ -140,37 +149,133 @@ pub(crate) fn check(dir: &Path, output: &Output) -> Result<Vec<(Status, String)>
         Err(error) => return Err(Fatal(format!("cannot read `{}`: {error}", dir.display()))),
     };
     let owned = if exists { owned_files(dir)? } else { None };
-    let mut found = Vec::new();
-    for (path, text) in &output.files {
-        let full = dir.join(path);
-        match fs::read(&full) {
-            Ok(bytes) => {
-                let ours = owned.as_ref().is_some_and(|owned| owned.contains(path));
-                if !ours {
-                    found.push((Status::Conflict, path.clone()));
-                } else if bytes != text.as_bytes() {
-                    found.push((Status::Stale, path.clone()));
-                }
-            }
-            Err(error) if error.kind() == ErrorKind::NotFound => {
-                found.push((Status::Missing, path.clone()));
-            }
-            // A directory where the file goes, or a file where its directory goes.
-            Err(error) if full.is_dir() || error.kind() == ErrorKind::NotADirectory => {
-                found.push((Status::Conflict, path.clone()));
-            }
-            Err(error) => {
-                return Err(Fatal(format!("cannot read `{}`: {error}", full.display())));
-            }
-        }
+    let mut compare = Compare {
+        dir,
+        owned: owned.as_ref(),
+        open: Vec::new(),
+        found: Vec::new(),
+        error: None,
+    };
+    if let Err(diagnostic) = render(&mut compare) {
+        return Ok(Err(diagnostic));
     }
+    if let Some(error) = compare.error {
+        return Err(error);
+    }
+    let mut found = compare.found;
     for path in owned.iter().flatten() {
-        if !output.files.contains_key(path) && fs::symlink_metadata(dir.join(path)).is_ok() {
+        if !paths.contains(path) && fs::symlink_metadata(dir.join(path)).is_ok() {
             found.push((Status::Obsolete, path.clone()));
         }
     }
     found.sort_by(|a, b| a.1.cmp(&b.1));
-    Ok(found)
+    Ok(Ok(found))
+}
+
+/// Compares text that arrives in pieces with a file's content, reading no more of the file
+/// than has arrived.
+struct Matcher {
+    file: BufReader<File>,
+    same: bool,
+    buffer: Vec<u8>,
+}
+
+impl Matcher {
+    fn new(file: File) -> Self {
+        Self {
+            file: BufReader::with_capacity(1 << 16, file),
+            same: true,
+            buffer: Vec::new(),
+        }
+    }
+
+    fn feed(&mut self, text: &str) {
+        if self.same {
+            self.buffer.resize(text.len(), 0);
+            self.same =
+                self.file.read_exact(&mut self.buffer).is_ok() && self.buffer == text.as_bytes();
+        }
+    }
+
+    /// Whether the file held exactly the text fed, and nothing more.
+    fn finish(mut self) -> bool {
+        self.same && matches!(self.file.read(&mut [0; 1]), Ok(0))
+    }
+}
+
+/// The `--check` sink: compares each file as it streams with the one in the directory.
+struct Compare<'a> {
+    dir: &'a Path,
+    owned: Option<&'a BTreeSet<String>>,
+    /// Files being compared (`None`: already found missing or in the way).
+    open: Vec<(String, Option<Matcher>)>,
+    found: Vec<(Status, String)>,
+    error: Option<Fatal>,
+}
+
+impl Compare<'_> {
+    /// Starts comparing `path`: `None` when its status is already known.
+    fn start(&mut self, path: &str) -> Option<Matcher> {
+        let full = self.dir.join(path);
+        match File::open(&full) {
+            Ok(file) if file.metadata().is_ok_and(|metadata| metadata.is_dir()) => {
+                self.found.push((Status::Conflict, path.to_string()));
+                None
+            }
+            Ok(file) => {
+                if self.owned.is_some_and(|owned| owned.contains(path)) {
+                    Some(Matcher::new(file))
+                } else {
+                    self.found.push((Status::Conflict, path.to_string()));
+                    None
+                }
+            }
+            Err(error) if error.kind() == ErrorKind::NotFound => {
+                self.found.push((Status::Missing, path.to_string()));
+                None
+            }
+            // A file where its directory goes.
+            Err(error) if error.kind() == ErrorKind::NotADirectory => {
+                self.found.push((Status::Conflict, path.to_string()));
+                None
+            }
+            Err(error) => {
+                self.error.get_or_insert_with(|| {
+                    Fatal(format!("cannot read `{}`: {error}", full.display()))
+                });
+                None
+            }
+        }
+    }
+}
+
+impl Sink for Compare<'_> {
+    fn append(&mut self, path: &str, text: &str) {
+        let at = match self.open.iter().position(|(open, _)| open == path) {
+            Some(at) => at,
+            None => {
+                let matcher = self.start(path);
+                self.open.push((path.to_string(), matcher));
+                self.open.len() - 1
+            }
+        };
+        if let Some(matcher) = &mut self.open[at].1 {
+            matcher.feed(text);
+        }
+    }
+
+    fn close(&mut self, path: &str) {
+        if let Some(at) = self.open.iter().position(|(open, _)| open == path) {
+            let (path, matcher) = self.open.swap_remove(at);
+            if matcher.is_some_and(|matcher| !matcher.finish()) {
+                self.found.push((Status::Stale, path));
+            }
+        }
+    }
+
+    fn failed(&self) -> bool {
+        self.error.is_some()
+    }
 }
 
 /// Takes a shared lock on an existing lock file, so that `--check` never reads a directory
@@ -347,7 +452,7 @@ struct Keep {
 
 /// Walks `dir` and sorts every entry into "eaxc's" (skipped: replaced or dropped) and "the
 /// user's" (kept). A user entry where the build must write is a conflict: nothing is written.
-fn survey(dir: &Path, output: &Output) -> Result<Keep, Fatal> {
+fn survey(dir: &Path, paths: &BTreeSet<String>) -> Result<Keep, Fatal> {
     let manifest = owned_files(dir)?;
     let has_manifest = manifest.is_some();
     let owned = manifest.unwrap_or_default();
@@ -359,9 +464,8 @@ fn survey(dir: &Path, output: &Output) -> Result<Keep, Fatal> {
                 .map(move |(index, _)| &path[..index])
         })
         .collect();
-    let new_dirs: BTreeSet<&str> = output
-        .files
-        .keys()
+    let new_dirs: BTreeSet<&str> = paths
+        .iter()
         .flat_map(|path| {
             path.match_indices('/')
                 .map(move |(index, _)| &path[..index])
@@ -374,7 +478,7 @@ fn survey(dir: &Path, output: &Output) -> Result<Keep, Fatal> {
         owned: &owned,
         owned_dirs: &owned_dirs,
         new_dirs: &new_dirs,
-        output,
+        paths,
     };
     context.walk(Path::new(""), &mut keep, &mut conflicts)?;
     if !conflicts.is_empty() {
@@ -400,7 +504,7 @@ struct Survey<'a> {
     owned: &'a BTreeSet<String>,
     owned_dirs: &'a BTreeSet<&'a str>,
     new_dirs: &'a BTreeSet<&'a str>,
-    output: &'a Output,
+    paths: &'a BTreeSet<String>,
 }
 
 impl Survey<'_> {
@@ -430,7 +534,7 @@ impl Survey<'_> {
             // Generated names are UTF-8 with `/`; any other name is the user's.
             let key = child.to_string_lossy().replace('\\', "/");
             if is_dir {
-                if self.output.files.contains_key(&key) {
+                if self.paths.contains(&key) {
                     conflicts.push(format!("{key}/"));
                     continue;
                 }
@@ -453,10 +557,10 @@ impl Survey<'_> {
                 }
             } else if self.owned.contains(&key) {
                 // eaxc's own file: replaced by the new build, or dropped.
-                if is_file && self.output.files.contains_key(&key) {
+                if is_file && self.paths.contains(&key) {
                     keep.reuse.insert(key);
                 }
-            } else if self.output.files.contains_key(&key) || self.new_dirs.contains(key.as_str()) {
+            } else if self.paths.contains(&key) || self.new_dirs.contains(key.as_str()) {
                 conflicts.push(key);
             } else {
                 keep.files.push(child);
@@ -488,9 +592,16 @@ fn injected_error() -> std::io::Error {
     std::io::Error::other("failure injected by EAXC_TEST_FAIL")
 }
 
-/// Replaces the output directory `dir` by `output` plus the files in `dir` eaxc did not
-/// write, atomically (see the module documentation). `project` is the project directory.
-pub(crate) fn write(dir: &Path, output: &Output, project: &Path) -> Result<(), Fatal> {
+/// Replaces the output directory `dir` by the build `render` streams (whose files are
+/// `paths`) plus the files in `dir` eaxc did not write, atomically (see the module
+/// documentation). `project` is the project directory. The inner error is a failed render (a
+/// bug in eaxc); like any failure, it leaves `dir` as it was.
+pub(crate) fn write(
+    dir: &Path,
+    paths: &BTreeSet<String>,
+    project: &Path,
+    render: impl FnOnce(&mut dyn Sink) -> Result<(), Diagnostic>,
+) -> Result<Result<(), Diagnostic>, Fatal> {
     let dir = resolve(dir, true)?;
     refuse_enclosing(&dir, project)?;
     let _lock = exclusive_lock(&dir)?;
@@ -502,18 +613,21 @@ pub(crate) fn write(dir: &Path, output: &Output, project: &Path) -> Result<(), F
         Err(error) => return Err(Fatal(format!("cannot read `{}`: {error}", dir.display()))),
     };
     let keep = if exists {
-        survey(&dir, output)?
+        survey(&dir, paths)?
     } else {
         Keep::default()
     };
     let tmp = sibling(&dir, &format!("tmp-{}", std::process::id()))?;
-    if let Err(error) = fill(&tmp, &dir, exists, output, &keep) {
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(error);
+    match fill(&tmp, &dir, exists, &keep, render) {
+        Ok(Ok(())) => {}
+        failed => {
+            let _ = fs::remove_dir_all(&tmp);
+            return failed;
+        }
     }
     if !exists {
         return match fs::rename(&tmp, &dir) {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(Ok(())),
             Err(error) => {
                 let _ = fs::remove_dir_all(&tmp);
                 Err(Fatal(format!(
@@ -560,11 +674,18 @@ pub(crate) fn write(dir: &Path, output: &Output, project: &Path) -> Result<(), F
             old.display()
         );
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
-/// Writes the new tree into `tmp`: the generated files, then the user's files of `dir`.
-fn fill(tmp: &Path, dir: &Path, exists: bool, output: &Output, keep: &Keep) -> Result<(), Fatal> {
+/// Writes the new tree into `tmp`: the generated files as `render` streams them, then the
+/// user's files of `dir`.
+fn fill(
+    tmp: &Path,
+    dir: &Path,
+    exists: bool,
+    keep: &Keep,
+    render: impl FnOnce(&mut dyn Sink) -> Result<(), Diagnostic>,
+) -> Result<Result<(), Diagnostic>, Fatal> {
     let create = |path: &Path| {
         fs::create_dir(path)
             .map_err(|error| Fatal(format!("cannot create `{}`: {error}", path.display())))
@@ -575,29 +696,23 @@ fn fill(tmp: &Path, dir: &Path, exists: bool, output: &Output, keep: &Keep) -> R
         create(&tmp.join(relative))?;
         made.insert(relative.clone());
     }
-    for (count, (name, text)) in output.files.iter().enumerate() {
-        let relative = Path::new(name);
-        if let Some(parent) = relative.parent() {
-            if !parent.as_os_str().is_empty() && !made.contains(parent) {
-                fs::create_dir_all(tmp.join(parent)).map_err(|error| {
-                    Fatal(format!(
-                        "cannot create `{}`: {error}",
-                        tmp.join(parent).display()
-                    ))
-                })?;
-                made.insert(parent.to_path_buf());
-            }
-        }
-        let path = tmp.join(relative);
-        let written = if injected("write", count) {
-            Err(injected_error())
-        } else if keep.reuse.contains(name) && unchanged(&dir.join(relative), text) {
-            // The same bytes: a link costs less than a new file and keeps the file's mtime.
-            fs::hard_link(dir.join(relative), &path).or_else(|_| fs::write(&path, text))
-        } else {
-            fs::write(&path, text)
-        };
-        written.map_err(|error| Fatal(format!("cannot write `{}`: {error}", path.display())))?;
+    let mut tree = Tree {
+        tmp,
+        dir,
+        reuse: &keep.reuse,
+        made,
+        open: Vec::new(),
+        count: 0,
+        error: None,
+    };
+    if let Err(diagnostic) = render(&mut tree) {
+        return Ok(Err(diagnostic));
+    }
+    if let Some(error) = tree.error {
+        return Err(error);
+    }
+    if let Some((path, _)) = tree.open.first() {
+        return Err(Fatal(format!("bug in eaxc: `{path}` was never closed")));
     }
     for relative in &keep.files {
         carry(&dir.join(relative), &tmp.join(relative))?;
@@ -611,7 +726,161 @@ fn fill(tmp: &Path, dir: &Path, exists: bool, output: &Output, keep: &Keep) -> R
             let _ = fs::set_permissions(tmp, metadata.permissions());
         }
     }
-    Ok(())
+    Ok(Ok(()))
+}
+
+/// A file of the new tree while it streams in.
+enum Pending {
+    /// One piece so far, not yet written: most files arrive whole, and an unchanged one is
+    /// then linked without being written at all.
+    Whole(String),
+    /// Several pieces: written as they come, and compared with eaxc's file in the current
+    /// directory (when there is one) so that an unchanged file is still linked at the end.
+    Streaming(BufWriter<File>, Option<Matcher>),
+}
+
+/// The build sink: writes the new tree into the temporary directory.
+struct Tree<'a> {
+    tmp: &'a Path,
+    /// The current output directory.
+    dir: &'a Path,
+    /// eaxc's files in `dir` that this build writes again (linked when unchanged).
+    reuse: &'a BTreeSet<String>,
+    /// Directories made in `tmp`.
+    made: BTreeSet<PathBuf>,
+    open: Vec<(String, Pending)>,
+    /// Files made so far (for `EAXC_TEST_FAIL=write:N`).
+    count: usize,
+    /// The first failure; everything after it is ignored.
+    error: Option<Fatal>,
+}
+
+impl Tree<'_> {
+    /// The path of `relative` in the new tree, its directory made.
+    fn target(&mut self, relative: &str) -> Result<PathBuf, Fatal> {
+        let relative = Path::new(relative);
+        if let Some(parent) = relative.parent() {
+            if !parent.as_os_str().is_empty() && !self.made.contains(parent) {
+                let full = self.tmp.join(parent);
+                fs::create_dir_all(&full).map_err(|error| {
+                    Fatal(format!("cannot create `{}`: {error}", full.display()))
+                })?;
+                self.made.insert(parent.to_path_buf());
+            }
+        }
+        let path = self.tmp.join(relative);
+        let count = self.count;
+        self.count += 1;
+        if injected("write", count) {
+            return Err(write_error(&path, &injected_error()));
+        }
+        Ok(path)
+    }
+
+    /// Starts streaming `relative` with `first` and `next` as its first two pieces.
+    fn stream(&mut self, relative: &str, first: &str, next: &str) -> Result<Pending, Fatal> {
+        let path = self.target(relative)?;
+        let file = File::create(&path).map_err(|error| write_error(&path, &error))?;
+        let mut out = BufWriter::with_capacity(1 << 16, file);
+        let mut matcher = if self.reuse.contains(relative) {
+            File::open(self.dir.join(relative)).ok().map(Matcher::new)
+        } else {
+            None
+        };
+        for piece in [first, next] {
+            out.write_all(piece.as_bytes())
+                .map_err(|error| write_error(&path, &error))?;
+            if let Some(matcher) = &mut matcher {
+                matcher.feed(piece);
+            }
+        }
+        Ok(Pending::Streaming(out, matcher))
+    }
+
+    fn append_to(&mut self, at: usize, text: &str) -> Result<(), Fatal> {
+        if let Pending::Whole(first) = &mut self.open[at].1 {
+            let first = std::mem::take(first);
+            let path = self.open[at].0.clone();
+            self.open[at].1 = self.stream(&path, &first, text)?;
+            return Ok(());
+        }
+        let (path, pending) = &mut self.open[at];
+        if let Pending::Streaming(out, matcher) = pending {
+            out.write_all(text.as_bytes())
+                .map_err(|error| write_error(&self.tmp.join(&*path), &error))?;
+            if let Some(matcher) = matcher {
+                matcher.feed(text);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, relative: &str, pending: Pending) -> Result<(), Fatal> {
+        let old = self.dir.join(relative);
+        match pending {
+            Pending::Whole(text) => {
+                let path = self.target(relative)?;
+                let written = if self.reuse.contains(relative) && unchanged(&old, &text) {
+                    // The same bytes: a link costs less than a new file and keeps its mtime.
+                    fs::hard_link(&old, &path).or_else(|_| fs::write(&path, &text))
+                } else {
+                    fs::write(&path, &text)
+                };
+                written.map_err(|error| write_error(&path, &error))
+            }
+            Pending::Streaming(out, matcher) => {
+                let path = self.tmp.join(relative);
+                out.into_inner()
+                    .map_err(|error| write_error(&path, error.error()))?;
+                if matcher.is_some_and(Matcher::finish) {
+                    // Unchanged after all: the old file replaces the copy, keeping its mtime.
+                    let _ = fs::remove_file(&path)
+                        .and_then(|()| fs::hard_link(&old, &path))
+                        .or_else(|_| fs::copy(&old, &path).map(drop));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Sink for Tree<'_> {
+    fn append(&mut self, path: &str, text: &str) {
+        if self.error.is_some() {
+            return;
+        }
+        let result = match self.open.iter().position(|(open, _)| open == path) {
+            Some(at) => self.append_to(at, text),
+            None => {
+                self.open
+                    .push((path.to_string(), Pending::Whole(text.to_string())));
+                Ok(())
+            }
+        };
+        if let Err(error) = result {
+            self.error = Some(error);
+        }
+    }
+
+    fn close(&mut self, path: &str) {
+        let Some(at) = self.open.iter().position(|(open, _)| open == path) else {
+            return;
+        };
+        let (path, pending) = self.open.swap_remove(at);
+        if self.error.is_none() {
+            if let Err(error) = self.finish(&path, pending) {
+                self.error = Some(error);
+            }
+        }
+    }
+
+    fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+}
+
+fn write_error(path: &Path, error: &std::io::Error) -> Fatal {
+    Fatal(format!("cannot write `{}`: {error}", path.display()))
 }
 
 /// Whether the file at `path` holds exactly `text`.

@@ -4,10 +4,24 @@ use std::path::{Component, Path, PathBuf};
 
 use super::{Fatal, SpecArgs};
 use crate::lower::Loader;
-use crate::{compile, Compilation, Input};
+use crate::{analyse, compile, Compilation, Input};
 
-/// Finds the project of `args` and compiles it; returns the project root too.
+/// Finds the project of `args` and compiles it, the output rendered into memory; returns the
+/// project root too.
 pub(crate) fn compile_project(args: &SpecArgs) -> Result<(PathBuf, Compilation), Fatal> {
+    read_project(args, compile)
+}
+
+/// Like [`compile_project`], but stops before rendering: the caller streams the output with
+/// [`Compilation::render_to`].
+pub(crate) fn analyse_project(args: &SpecArgs) -> Result<(PathBuf, Compilation), Fatal> {
+    read_project(args, analyse)
+}
+
+fn read_project(
+    args: &SpecArgs,
+    run: fn(&Input, &dyn Loader) -> Compilation,
+) -> Result<(PathBuf, Compilation), Fatal> {
     let project = load_project(args)?;
     let loader = FsLoader {
         root: project.root.clone(),
@@ -16,7 +30,11 @@ pub(crate) fn compile_project(args: &SpecArgs) -> Result<(PathBuf, Compilation),
         specs: project.specs,
         config: project.config,
     };
-    Ok((project.root, compile(&input, &loader)))
+    let compilation = run(&input, &loader);
+    // The texts live on in the compilation's sources; freeing this copy piece by piece costs
+    // more than leaving it to the end of the process.
+    std::mem::forget(input);
+    Ok((project.root, compilation))
 }
 
 /// The project: where `eaxc.yaml` is (or the current directory), and the specs found.

@@ -32,6 +32,187 @@ pub struct Output {
     pub files: BTreeMap<String, String>,
 }
 
+/// Where rendered files go as they are rendered: into memory ([`Output`]), into a directory,
+/// or compared with one. Each file is appended to in order, then closed; a few are open at a
+/// time (a stage script and `deploy.sql`), so a sink never needs the whole output at once.
+pub trait Sink {
+    /// Appends `text` to the file at `path` (relative, `/`-separated), made on first use.
+    fn append(&mut self, path: &str, text: &str);
+    /// Nothing more is appended to `path`.
+    fn close(&mut self, path: &str);
+    /// Whether the sink has given up (say, on a write error): rendering stops early.
+    fn failed(&self) -> bool {
+        false
+    }
+}
+
+impl Sink for Output {
+    fn append(&mut self, path: &str, text: &str) {
+        match self.files.get_mut(path) {
+            Some(file) => file.push_str(text),
+            None => {
+                self.files.insert(path.to_string(), text.to_string());
+            }
+        }
+    }
+
+    fn close(&mut self, _path: &str) {}
+}
+
+/// A sink that drops everything: `eaxc check` renders (a failure there is a bug worth
+/// reporting) without keeping any of it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Discard;
+
+impl Sink for Discard {
+    fn append(&mut self, _path: &str, _text: &str) {}
+
+    fn close(&mut self, _path: &str) {}
+}
+
+/// `deploy.sql`: every stage script in order.
+const DEPLOY: &str = "deploy.sql";
+/// `manifest.yaml`: every object and file of the build.
+const MANIFEST: &str = "manifest.yaml";
+/// Objects rendered at a time (see `Renderer::run`).
+const CHUNK: usize = 1024;
+
+/// The handler file of an action.
+fn handler_path(api: &Api, action: &Action) -> String {
+    format!("handlers/{}__{}.py", api.name, action.name)
+}
+
+/// Every file a build of `plan` writes, without rendering any: the output directory is
+/// surveyed with it before anything is written.
+#[must_use]
+pub fn paths(project: &Project, plan: &Plan) -> BTreeSet<String> {
+    let mut paths: BTreeSet<String> = Stage::ALL
+        .iter()
+        .map(|stage| stage.file())
+        .chain([DEPLOY, "teardown.sql", "examples.sql", MANIFEST])
+        .map(str::to_string)
+        .collect();
+    for object in &plan.objects {
+        if let Target::Action(index) = object.target {
+            let api = &project.apis[object.api];
+            paths.insert(handler_path(api, &api.actions[index]));
+        }
+    }
+    paths
+}
+
+/// One standalone object, rendered and hashed: its statement, and its handler file (path,
+/// text, hash) when it has one.
+struct Rendered {
+    statement: String,
+    hash: String,
+    handler: Option<(String, String, String)>,
+}
+
+/// The sink, plus the SHA-256 of every file as it streams by (for the manifest).
+struct Files<'s> {
+    sink: &'s mut dyn Sink,
+    /// Files appended to and not yet closed, with their running hashes.
+    open: Vec<(&'static str, Sha256)>,
+    /// Closed files and their hashes.
+    hashes: Vec<ManifestFile>,
+}
+
+impl Files<'_> {
+    fn append(&mut self, path: &'static str, text: &str) {
+        match self.open.iter_mut().find(|(open, _)| *open == path) {
+            Some((_, hasher)) => hasher.update(text.as_bytes()),
+            None => {
+                let mut hasher = Sha256::new();
+                hasher.update(text.as_bytes());
+                self.open.push((path, hasher));
+            }
+        }
+        self.sink.append(path, text);
+    }
+
+    fn close(&mut self, path: &'static str) {
+        if let Some(at) = self.open.iter().position(|(open, _)| *open == path) {
+            let (_, hasher) = self.open.swap_remove(at);
+            self.hashes.push(ManifestFile {
+                path: path.to_string(),
+                sha256: hex(hasher.finalize().as_slice()),
+            });
+        }
+        self.sink.close(path);
+    }
+
+    /// A whole file at once; `hash` when it is already known.
+    fn whole(&mut self, path: String, text: &str, hash: Option<String>) {
+        self.sink.append(&path, text);
+        self.sink.close(&path);
+        let sha256 = hash.unwrap_or_else(|| sha256(text));
+        self.hashes.push(ManifestFile { path, sha256 });
+    }
+}
+
+/// The stage scripts as they stream: stages come in [`Stage::ALL`] order, each opened with
+/// its header (in its script and in `deploy.sql`); a stage without objects says so.
+struct Stages {
+    /// The open stage and the api whose objects were written last.
+    open: Option<(Stage, usize)>,
+    /// Index into [`Stage::ALL`] of the first stage not yet opened.
+    next: usize,
+}
+
+impl Stages {
+    /// Makes `stage` the open one for an object of `api`; returns whether the object is the
+    /// first of its api in the stage, or `None` when `stage` comes before the open one.
+    fn enter(&mut self, stage: Stage, api: usize, files: &mut Files<'_>) -> Option<bool> {
+        if let Some((open, last_api)) = &mut self.open {
+            if *open == stage {
+                let first = *last_api != api;
+                *last_api = api;
+                return Some(first);
+            }
+            files.close(open.file());
+            self.open = None;
+        }
+        loop {
+            let next = *Stage::ALL.get(self.next)?;
+            self.next += 1;
+            Self::header(next, files);
+            if next == stage {
+                self.open = Some((stage, api));
+                return Some(true);
+            }
+            Self::empty(next, files);
+        }
+    }
+
+    fn header(stage: Stage, files: &mut Files<'_>) {
+        let title = format!("-- {}: {}\n", &stage.file()[..3], stage.title());
+        files.append(stage.file(), HEADER);
+        files.append(stage.file(), &title);
+        files.append(DEPLOY, &format!("\n-- ===== {} =====\n", stage.file()));
+        files.append(DEPLOY, &title);
+    }
+
+    fn empty(stage: Stage, files: &mut Files<'_>) {
+        for file in [stage.file(), DEPLOY] {
+            files.append(file, "\n-- Nothing in this stage.\n");
+        }
+        files.close(stage.file());
+    }
+
+    /// Closes the open stage and writes every stage after it, empty.
+    fn finish(&mut self, files: &mut Files<'_>) {
+        if let Some((open, _)) = self.open.take() {
+            files.close(open.file());
+        }
+        for stage in &Stage::ALL[self.next..] {
+            Self::header(*stage, files);
+            Self::empty(*stage, files);
+        }
+        self.next = Stage::ALL.len();
+    }
+}
+
 const HEADER: &str =
     "-- Generated by eaxc. Do not edit: change the .eax specs and run `eaxc build`.\n";
 
@@ -95,13 +276,28 @@ fn internal_at(span: Span, what: &str) -> Diagnostic {
         .help("nothing was written; please report this with the spec, eaxc.yaml and the command you ran")
 }
 
-/// Renders every output file of a checked project. Fails only on a bug in eaxc (E0901).
+/// Renders every output file of a checked project into memory. Fails only on a bug in eaxc
+/// (E0901).
 pub fn render(
     project: &Project,
     plan: &Plan,
     sources: &Sources,
     config: &Config,
 ) -> Result<Output, Diagnostic> {
+    let mut output = Output::default();
+    render_to(project, plan, sources, config, &mut output)?;
+    Ok(output)
+}
+
+/// Renders every output file of a checked project into `sink`, file by file as they are made.
+/// Fails only on a bug in eaxc (E0901); the sink then holds part of the output.
+pub fn render_to(
+    project: &Project,
+    plan: &Plan,
+    sources: &Sources,
+    config: &Config,
+    sink: &mut dyn Sink,
+) -> Result<(), Diagnostic> {
     let env = environment().map_err(|error| {
         let span = project
             .apis
@@ -110,7 +306,7 @@ pub fn render(
             .unwrap_or_default();
         internal_at(span, &format!("the templates do not load: {error}"))
     })?;
-    render_with(env, project, plan, sources, config)
+    render_with(env, project, plan, sources, config, sink)
 }
 
 fn render_with(
@@ -119,14 +315,16 @@ fn render_with(
     plan: &Plan,
     sources: &Sources,
     config: &Config,
-) -> Result<Output, Diagnostic> {
+    sink: &mut dyn Sink,
+) -> Result<(), Diagnostic> {
     Renderer {
         project,
         sources,
         config,
         env,
+        chunk: CHUNK,
     }
-    .run(plan)
+    .run(plan, sink)
 }
 
 struct Renderer<'a> {
@@ -134,6 +332,8 @@ struct Renderer<'a> {
     sources: &'a Sources,
     config: &'a Config,
     env: &'a Environment<'static>,
+    /// Objects rendered at a time (tests vary it: the output must not depend on it).
+    chunk: usize,
 }
 
 #[derive(Serialize)]
@@ -160,15 +360,13 @@ struct Manifest {
     files: Vec<ManifestFile>,
 }
 
-/// The first lines of a stage's script.
-fn stage_header(stage: Stage) -> String {
-    format!("{HEADER}-- {}: {}\n", &stage.file()[..3], stage.title())
+fn sha256(text: &str) -> String {
+    hex(Sha256::digest(text.as_bytes()).as_slice())
 }
 
-fn sha256(text: &str) -> String {
+fn hex(digest: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(text.as_bytes());
-    let mut out = String::with_capacity(64);
+    let mut out = String::with_capacity(2 * digest.len());
     for byte in digest {
         out.push(char::from(HEX[usize::from(byte >> 4)]));
         out.push(char::from(HEX[usize::from(byte & 15)]));
@@ -252,8 +450,32 @@ impl Renderer<'_> {
         }
     }
 
-    fn run(&self, plan: &Plan) -> Result<Output, Diagnostic> {
-        let mut output = Output::default();
+    /// Renders and hashes one object that stands alone (all but grants, which depend on what
+    /// earlier grants granted): its statement, its handler file when it has one, and hashes.
+    fn standalone(&self, object: &crate::plan::Object) -> Result<Option<Rendered>, Diagnostic> {
+        let api = &self.project.apis[object.api];
+        let (statement, handler) = match object.target {
+            Target::NetworkRule => (self.network_rule(api)?, None),
+            Target::SecurityIntegration => (self.security_integration(api)?, None),
+            Target::Secret(index) => (self.secret(api, index)?, None),
+            Target::Integration => (self.integration(api)?, None),
+            Target::Action(index) => {
+                let action = &api.actions[index];
+                let (sql, handler) = self.action(api, action)?;
+                let hash = sha256(&handler);
+                (sql, Some((handler_path(api, action), handler, hash)))
+            }
+            Target::ApiGrant(_) | Target::ActionGrant(..) => return Ok(None),
+        };
+        let hash = sha256(&statement);
+        Ok(Some(Rendered {
+            statement,
+            hash,
+            handler,
+        }))
+    }
+
+    fn run(&self, plan: &Plan, sink: &mut dyn Sink) -> Result<(), Diagnostic> {
         // Every object's name once: each is written once as a name and again in the
         // `depends_on` of everything that needs it.
         let names: Vec<String> = plan
@@ -261,110 +483,114 @@ impl Renderer<'_> {
             .iter()
             .map(|object| self.object_name(&self.project.apis[object.api], object.target))
             .collect();
-        // The statements that stand alone — all but grants, which share what earlier grants
-        // granted — are rendered and hashed in parallel, in plan order.
-        let rendered = crate::par::map(&plan.objects, |object| {
-            let api = &self.project.apis[object.api];
-            let (statement, handler) = match object.target {
-                Target::NetworkRule => (self.network_rule(api)?, None),
-                Target::SecurityIntegration => (self.security_integration(api)?, None),
-                Target::Secret(index) => (self.secret(api, index)?, None),
-                Target::Integration => (self.integration(api)?, None),
-                Target::Action(index) => {
-                    let (sql, handler) = self.action(api, &api.actions[index])?;
-                    (sql, Some(handler))
-                }
-                Target::ApiGrant(_) | Target::ActionGrant(..) => return Ok(None),
-            };
-            let hash = sha256(&statement);
-            Ok(Some((statement, handler, hash)))
-        });
-        let mut stages: BTreeMap<Stage, String> = BTreeMap::new();
-        let mut last_api: BTreeMap<Stage, usize> = BTreeMap::new();
-        let mut manifest_objects = Vec::new();
+        let mut files = Files {
+            sink,
+            open: Vec::new(),
+            hashes: Vec::new(),
+        };
+        files.append(DEPLOY, HEADER);
+        files.append(
+            DEPLOY,
+            "-- Every stage script in order; run with `snow sql -f deploy.sql`.\n",
+        );
+        let mut stages = Stages {
+            open: None,
+            next: 0,
+        };
+        let mut manifest_objects = Vec::with_capacity(plan.objects.len());
         let mut granted_containers: BTreeSet<(String, String, String)> = BTreeSet::new();
-        for ((object, name), rendered) in plan.objects.iter().zip(&names).zip(rendered) {
-            let api = &self.project.apis[object.api];
-            let (statement, hash) = match (rendered?, object.target) {
-                (Some((statement, handler, hash)), target) => {
-                    if let (Some(handler), Target::Action(index)) = (handler, target) {
-                        let action = &api.actions[index];
-                        output.files.insert(
-                            format!("handlers/{}__{}.py", api.name, action.name),
-                            handler,
-                        );
+        // The output streams out chunk by chunk, so memory holds one chunk of rendered text
+        // rather than the whole output (380 MB for 10,000 apis). The next chunk is rendered on
+        // other threads while this one is written.
+        let chunks: Vec<&[crate::plan::Object]> = plan.objects.chunks(self.chunk).collect();
+        std::thread::scope(|scope| -> Result<(), Diagnostic> {
+            let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+            scope.spawn(move || {
+                for chunk in chunks {
+                    let rendered = crate::par::map(chunk, |object| self.standalone(object));
+                    if sender.send(rendered).is_err() {
+                        break;
                     }
-                    (statement, hash)
                 }
-                (None, Target::ApiGrant(index)) => {
-                    let statement =
-                        self.api_grant(api, &api.grants[index], &mut granted_containers);
-                    let hash = sha256(&statement);
-                    (statement, hash)
+            });
+            let mut objects = plan.objects.iter().zip(&names);
+            for rendered in receiver {
+                if files.sink.failed() {
+                    break;
                 }
-                (None, Target::ActionGrant(action, grant)) => {
-                    let statement = self.action_grant(
-                        api,
-                        &api.actions[action],
-                        &api.actions[action].grants[grant],
-                        &mut granted_containers,
-                    );
-                    let hash = sha256(&statement);
-                    (statement, hash)
+                // `rendered` first: zip stops on it without taking an object from the next chunk.
+                for (rendered, (object, name)) in rendered.into_iter().zip(objects.by_ref()) {
+                    let api = &self.project.apis[object.api];
+                    let (statement, hash) = match (rendered?, object.target) {
+                        (Some(rendered), _) => {
+                            if let Some((path, handler, hash)) = rendered.handler {
+                                files.whole(path, &handler, Some(hash));
+                            }
+                            (rendered.statement, rendered.hash)
+                        }
+                        (None, Target::ApiGrant(index)) => {
+                            let statement =
+                                self.api_grant(api, &api.grants[index], &mut granted_containers);
+                            let hash = sha256(&statement);
+                            (statement, hash)
+                        }
+                        (None, Target::ActionGrant(action, grant)) => {
+                            let statement = self.action_grant(
+                                api,
+                                &api.actions[action],
+                                &api.actions[action].grants[grant],
+                                &mut granted_containers,
+                            );
+                            let hash = sha256(&statement);
+                            (statement, hash)
+                        }
+                        (None, _) => {
+                            return Err(internal(
+                                api,
+                                "an object was rendered in order that stands alone",
+                            ));
+                        }
+                    };
+                    let first_of_api = stages.enter(object.stage, object.api, &mut files);
+                    let Some(first_of_api) = first_of_api else {
+                        return Err(internal(api, "the plan is not in stage order"));
+                    };
+                    let separator = if first_of_api {
+                        format!(
+                            "\n-- api {} ({})\n",
+                            api.name,
+                            self.sources.get(api.file).name
+                        )
+                    } else {
+                        "\n".to_string()
+                    };
+                    for file in [object.stage.file(), DEPLOY] {
+                        files.append(file, &separator);
+                        files.append(file, &statement);
+                    }
+                    manifest_objects.push(ManifestObject {
+                        kind: object.kind(self.project),
+                        name: name.clone(),
+                        api: api.name.node.clone(),
+                        file: object.stage.file(),
+                        depends_on: object
+                            .depends_on
+                            .iter()
+                            .map(|index| names[*index].clone())
+                            .collect(),
+                        sha256: hash,
+                    });
                 }
-                (None, _) => unreachable!("only grants are rendered in order"),
-            };
-            // Each stage's file is built in place, header first, so that its largest part is
-            // copied only once more (into deploy.sql).
-            let text = stages
-                .entry(object.stage)
-                .or_insert_with(|| stage_header(object.stage));
-            if last_api.get(&object.stage) != Some(&object.api) {
-                let _ = write!(
-                    text,
-                    "\n-- api {} ({})\n",
-                    api.name,
-                    self.sources.get(api.file).name
-                );
-                last_api.insert(object.stage, object.api);
-            } else {
-                text.push('\n');
             }
-            text.push_str(&statement);
-            manifest_objects.push(ManifestObject {
-                kind: object.kind(self.project),
-                name: name.clone(),
-                api: api.name.node.clone(),
-                file: object.stage.file(),
-                depends_on: object
-                    .depends_on
-                    .iter()
-                    .map(|index| names[*index].clone())
-                    .collect(),
-                sha256: hash,
-            });
+            Ok(())
+        })?;
+        if files.sink.failed() {
+            return Ok(());
         }
-
-        // Sized up front: deploy.sql repeats every stage, which is most of the output.
-        let mut deploy =
-            String::with_capacity(4096 + stages.values().map(String::len).sum::<usize>());
-        deploy.push_str(HEADER);
-        deploy.push_str("-- Every stage script in order; run with `snow sql -f deploy.sql`.\n");
-        for stage in Stage::ALL {
-            let text = stages.remove(&stage).unwrap_or_else(|| {
-                let mut text = stage_header(stage);
-                text.push_str("\n-- Nothing in this stage.\n");
-                text
-            });
-            let _ = write!(deploy, "\n-- ===== {} =====\n", stage.file());
-            deploy.push_str(&text[HEADER.len()..]);
-            output.files.insert(stage.file().to_string(), text);
-        }
-        output.files.insert("deploy.sql".into(), deploy);
-        output
-            .files
-            .insert("teardown.sql".into(), self.teardown(plan));
-        output.files.insert("examples.sql".into(), self.examples());
+        stages.finish(&mut files);
+        files.close(DEPLOY);
+        files.whole("teardown.sql".into(), &self.teardown(plan), None);
+        files.whole("examples.sql".into(), &self.examples(), None);
 
         let mut sources: Vec<String> = self
             .project
@@ -383,17 +609,13 @@ impl Renderer<'_> {
             .collect();
         sources.sort();
         sources.dedup();
+        let mut hashes = std::mem::take(&mut files.hashes);
+        hashes.sort_by(|a, b| a.path.cmp(&b.path));
         let manifest = Manifest {
             generator: format!("eaxc {}", env!("CARGO_PKG_VERSION")),
             sources,
             objects: manifest_objects,
-            files: {
-                let files: Vec<(&String, &String)> = output.files.iter().collect();
-                crate::par::map(&files, |(path, text)| ManifestFile {
-                    path: (*path).clone(),
-                    sha256: sha256(text),
-                })
-            },
+            files: hashes,
         };
         let yaml = match yaml::manifest(&manifest) {
             Some(yaml) => yaml,
@@ -401,13 +623,13 @@ impl Renderer<'_> {
                 internal_at(Span::default(), &format!("manifest.yaml: {error}"))
             })?,
         };
-        output.files.insert(
-            "manifest.yaml".into(),
-            format!(
-                "# Generated by eaxc. Do not edit: every object and file of this build.\n{yaml}"
-            ),
+        files.sink.append(
+            MANIFEST,
+            "# Generated by eaxc. Do not edit: every object and file of this build.\n",
         );
-        Ok(output)
+        files.sink.append(MANIFEST, &yaml);
+        files.sink.close(MANIFEST);
+        Ok(())
     }
 
     fn network_rule(&self, api: &Api) -> Result<String, Diagnostic> {
@@ -948,17 +1170,94 @@ mod tests {
             crate::lower::lower(&[(file, tree)], &mut sources, &config, &NoFiles);
         assert!(diagnostics.is_empty());
         let plan = crate::plan::plan(&project);
-        assert!(render_with(environment().unwrap(), &project, &plan, &sources, &config).is_ok());
+        let mut output = Output::default();
+        assert!(render_with(
+            environment().unwrap(),
+            &project,
+            &plan,
+            &sources,
+            &config,
+            &mut output
+        )
+        .is_ok());
 
         // The network rule template now names a variable nobody passes.
         let mut env = new_environment().unwrap();
         env.add_template("network_rule.sql", "{{ no_such_variable }}")
             .unwrap();
-        let error = render_with(&env, &project, &plan, &sources, &config).unwrap_err();
+        let error = render_with(
+            &env,
+            &project,
+            &plan,
+            &sources,
+            &config,
+            &mut Output::default(),
+        )
+        .unwrap_err();
         assert_eq!(error.code, Code::Internal);
         assert!(error
             .message
             .starts_with("bug in eaxc: template `network_rule.sql` failed"));
         assert_eq!(sources.slice(error.span()), "echo");
+    }
+
+    /// Reads `file("...")` handlers from `specs/ok`.
+    struct SpecFiles;
+
+    impl crate::lower::Loader for SpecFiles {
+        fn load(&self, spec: &str, path: &str) -> Result<(String, String), String> {
+            let dir = std::path::Path::new(spec)
+                .parent()
+                .unwrap_or(std::path::Path::new(""));
+            let name = dir.join(path).to_string_lossy().replace('\\', "/");
+            let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(&name);
+            std::fs::read_to_string(full)
+                .map(|text| (name, text))
+                .map_err(|error| error.to_string())
+        }
+    }
+
+    #[test]
+    fn output_and_file_list_do_not_depend_on_how_it_is_streamed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/ok");
+        let mut specs = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|ext| ext == "eax") {
+                let name = format!("specs/ok/{}", path.file_name().unwrap().to_string_lossy());
+                specs.push((name, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+        assert!(specs.len() >= 6);
+        let input = crate::Input {
+            specs,
+            config: None,
+        };
+        let compilation = crate::analyse(&input, &SpecFiles);
+        assert!(!compilation.has_errors());
+        let plan = compilation.plan.as_ref().unwrap();
+        assert!(plan.objects.len() > 20, "enough objects to cross chunks");
+        let render = |chunk: usize| {
+            let mut output = Output::default();
+            Renderer {
+                project: &compilation.project,
+                sources: &compilation.sources,
+                config: &compilation.config,
+                env: environment().unwrap(),
+                chunk,
+            }
+            .run(plan, &mut output)
+            .unwrap();
+            output
+        };
+        let whole = render(CHUNK);
+        let listed = paths(&compilation.project, plan);
+        assert_eq!(
+            listed.iter().collect::<Vec<_>>(),
+            whole.files.keys().collect::<Vec<_>>()
+        );
+        for chunk in [1, 2, 3, 7] {
+            assert!(render(chunk) == whole, "chunks of {chunk} objects");
+        }
     }
 }
