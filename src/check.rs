@@ -19,14 +19,17 @@ pub const RUNTIMES: &[&str] = &["3.10", "3.11", "3.12", "3.13", "3.14"];
 /// Runs every rule and returns the problems found (unsorted).
 #[must_use]
 pub fn check(project: &Project, sources: &Sources) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    for api in &project.apis {
+    // Apis are checked independently, in parallel; `par::map` keeps their order.
+    let per_api = crate::par::map(&project.apis, |api| {
+        let mut out = Vec::new();
         check_egress(api, &mut out);
         check_auth(api, &mut out);
         for action in &api.actions {
             check_action(api, action, sources, &mut out);
         }
-    }
+        out
+    });
+    let mut out: Vec<Diagnostic> = per_api.into_iter().flatten().collect();
     check_names(project, &mut out);
     out
 }

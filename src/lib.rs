@@ -94,6 +94,9 @@ pub fn compile(input: &Input, loader: &dyn Loader) -> Compilation {
     compilation
 }
 
+/// Spec files parsed at a time (see [`analyse`]).
+const PARSE_BATCH: usize = 16;
+
 /// Runs every stage but rendering: the output is then streamed with
 /// [`Compilation::render_to`], so that it never has to be held in memory whole.
 #[must_use]
@@ -116,16 +119,20 @@ pub fn analyse(input: &Input, loader: &dyn Loader) -> Compilation {
         .into_iter()
         .map(|(name, text)| (sources.add(name.clone(), text.clone()), text.as_str()))
         .collect();
-    // Files parse independently; `par::map_each` keeps their order, so the result is the same.
-    let parsed = par::map_each(&files, |(file, text)| parse::parse(*file, text));
-    let mut trees = Vec::new();
-    for ((file, _), result) in files.iter().zip(parsed) {
-        match result {
-            Ok(tree) => trees.push((*file, tree)),
-            Err(errors) => diagnostics.extend(errors),
+    // Files parse independently, a few at a time in parallel (`par::map_each` keeps their
+    // order, so the result is the same); each tree is lowered in order and dropped, so that
+    // only a few trees are ever held at once.
+    let mut lowering = lower::Lowering::new(&mut sources, &config, loader);
+    for batch in files.chunks(PARSE_BATCH) {
+        let parsed = par::map_each(batch, |(file, text)| parse::parse(*file, text));
+        for ((file, _), result) in batch.iter().zip(parsed) {
+            match result {
+                Ok(tree) => lowering.file(*file, &tree),
+                Err(errors) => diagnostics.extend(errors),
+            }
         }
     }
-    let (project, lower_diagnostics) = lower::lower(&trees, &mut sources, &config, loader);
+    let (project, lower_diagnostics) = lowering.finish();
     diagnostics.extend(lower_diagnostics);
     diagnostics.extend(check::check(&project, &sources));
     diagnostic::sort(&mut diagnostics);

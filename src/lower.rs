@@ -45,18 +45,42 @@ pub fn lower(
     config: &Config,
     loader: &dyn Loader,
 ) -> (Project, Vec<Diagnostic>) {
-    let mut lx = Lowerer {
-        sources,
-        config,
-        loader,
-        diagnostics: Vec::new(),
-    };
-    let mut apis = Vec::new();
-    let mut seen: BTreeMap<String, Span> = BTreeMap::new();
+    let mut lowering = Lowering::new(sources, config, loader);
     for (file, tree) in files {
+        lowering.file(*file, tree);
+    }
+    lowering.finish()
+}
+
+/// Lowering one file at a time, in order, so that a file's syntax tree can be dropped as soon
+/// as it is lowered (for 10,000 apis the trees are larger than the model). The same as
+/// [`lower`] on all the files.
+pub struct Lowering<'a> {
+    lx: Lowerer<'a>,
+    apis: Vec<Api>,
+    seen: BTreeMap<String, Span>,
+}
+
+impl<'a> Lowering<'a> {
+    /// Starts lowering; handler files are read with `loader` and added to `sources`.
+    pub fn new(sources: &'a mut Sources, config: &'a Config, loader: &'a dyn Loader) -> Self {
+        Self {
+            lx: Lowerer {
+                sources,
+                config,
+                loader,
+                diagnostics: Vec::new(),
+            },
+            apis: Vec::new(),
+            seen: BTreeMap::new(),
+        }
+    }
+
+    /// Lowers the next file.
+    pub fn file(&mut self, file: FileId, tree: &ast::File) {
         for api in &tree.apis {
-            if let Some(first) = seen.get(&api.name.node) {
-                lx.report(
+            if let Some(first) = self.seen.get(&api.name.node) {
+                self.lx.report(
                     Diagnostic::new(
                         Code::Duplicate,
                         api.name.span,
@@ -68,14 +92,20 @@ pub fn lower(
                 );
                 continue;
             }
-            seen.insert(api.name.node.clone(), api.name.span);
-            if let Some(api) = lower_api(&mut lx, *file, api) {
-                apis.push(api);
+            self.seen.insert(api.name.node.clone(), api.name.span);
+            if let Some(api) = lower_api(&mut self.lx, file, api) {
+                self.apis.push(api);
             }
         }
     }
-    apis.sort_by(|a: &Api, b: &Api| a.name.node.cmp(&b.name.node));
-    (Project { apis }, lx.diagnostics)
+
+    /// The project (apis sorted by name) and every problem found.
+    #[must_use]
+    pub fn finish(self) -> (Project, Vec<Diagnostic>) {
+        let mut apis = self.apis;
+        apis.sort_by(|a: &Api, b: &Api| a.name.node.cmp(&b.name.node));
+        (Project { apis }, self.lx.diagnostics)
+    }
 }
 
 /// The attributes of one block, consumed by name; whatever is left is unknown.

@@ -190,10 +190,13 @@ impl Matcher {
     }
 
     fn feed(&mut self, text: &str) {
-        if self.same {
-            self.buffer.resize(text.len(), 0);
-            self.same =
-                self.file.read_exact(&mut self.buffer).is_ok() && self.buffer == text.as_bytes();
+        // In blocks, so that a large piece (the manifest) needs no buffer of its size.
+        for block in text.as_bytes().chunks(1 << 16) {
+            if !self.same {
+                return;
+            }
+            self.buffer.resize(block.len(), 0);
+            self.same = self.file.read_exact(&mut self.buffer).is_ok() && self.buffer == block;
         }
     }
 
@@ -777,8 +780,8 @@ impl Tree<'_> {
         Ok(path)
     }
 
-    /// Starts streaming `relative` with `first` and `next` as its first two pieces.
-    fn stream(&mut self, relative: &str, first: &str, next: &str) -> Result<Pending, Fatal> {
+    /// Starts streaming `relative` with `pieces` as its first pieces.
+    fn stream(&mut self, relative: &str, pieces: &[&str]) -> Result<Pending, Fatal> {
         let path = self.target(relative)?;
         let file = File::create(&path).map_err(|error| write_error(&path, &error))?;
         let mut out = BufWriter::with_capacity(1 << 16, file);
@@ -787,7 +790,7 @@ impl Tree<'_> {
         } else {
             None
         };
-        for piece in [first, next] {
+        for piece in pieces {
             out.write_all(piece.as_bytes())
                 .map_err(|error| write_error(&path, &error))?;
             if let Some(matcher) = &mut matcher {
@@ -801,7 +804,7 @@ impl Tree<'_> {
         if let Pending::Whole(first) = &mut self.open[at].1 {
             let first = std::mem::take(first);
             let path = self.open[at].0.clone();
-            self.open[at].1 = self.stream(&path, &first, text)?;
+            self.open[at].1 = self.stream(&path, &[&first, text])?;
             return Ok(());
         }
         let (path, pending) = &mut self.open[at];
@@ -851,6 +854,10 @@ impl Sink for Tree<'_> {
         }
         let result = match self.open.iter().position(|(open, _)| open == path) {
             Some(at) => self.append_to(at, text),
+            // A large first piece (the manifest) is written at once rather than copied.
+            None if text.len() > 1 << 20 => self
+                .stream(path, &[text])
+                .map(|pending| self.open.push((path.to_string(), pending))),
             None => {
                 self.open
                     .push((path.to_string(), Pending::Whole(text.to_string())));

@@ -10,10 +10,27 @@ use super::{Manifest, ManifestFile, ManifestObject};
 
 /// The manifest as YAML, byte-identical to `serde_norway::to_string`, or `None` when a string
 /// needs a form this writer does not produce.
+#[cfg(test)]
 pub(super) fn manifest(manifest: &Manifest) -> Option<String> {
-    let mut out = String::with_capacity(256 * (manifest.objects.len() + manifest.files.len()));
+    let mut out = String::new();
+    write(manifest, &mut |piece| out.push_str(piece))?;
+    Some(out)
+}
+
+/// Writes the manifest as YAML into `flush` in pieces of about 64 KB (a 10,000-api manifest
+/// is 21 MB, never held whole); stops with `None` when a string needs a form this writer does
+/// not produce, part of the manifest then written.
+pub(super) fn write(manifest: &Manifest, flush: &mut dyn FnMut(&str)) -> Option<()> {
+    const PIECE: usize = 1 << 16;
+    let mut out = String::with_capacity(PIECE + 4096);
     let mut words = HashMap::new();
     let mut scalar = |out: &mut String, text: &str| write_scalar(out, text, &mut words);
+    let mut flush_full = |out: &mut String| {
+        if out.len() >= PIECE {
+            flush(out);
+            out.clear();
+        }
+    };
     out.push_str("generator: ");
     scalar(&mut out, &manifest.generator)?;
     out.push_str("\nsources:");
@@ -26,12 +43,13 @@ pub(super) fn manifest(manifest: &Manifest) -> Option<String> {
         &mut out,
         &manifest.objects,
         |out, object: &ManifestObject| {
+            flush_full(out);
             out.push_str("- kind: ");
             scalar(out, object.kind)?;
             out.push_str("\n  name: ");
-            scalar(out, &object.name)?;
+            scalar(out, object.name)?;
             out.push_str("\n  api: ");
-            scalar(out, &object.api)?;
+            scalar(out, object.api)?;
             out.push_str("\n  file: ");
             scalar(out, object.file)?;
             out.push_str("\n  depends_on:");
@@ -45,12 +63,14 @@ pub(super) fn manifest(manifest: &Manifest) -> Option<String> {
     )?;
     out.push_str("files:");
     list(&mut out, &manifest.files, |out, file: &ManifestFile| {
+        flush_full(out);
         out.push_str("- path: ");
         scalar(out, &file.path)?;
         out.push_str("\n  sha256: ");
         scalar(out, &file.sha256)
     })?;
-    Some(out)
+    flush(&out);
+    Some(())
 }
 
 /// A block list after its key: ` []` when empty, else one item per line.
@@ -140,14 +160,14 @@ mod tests {
     use super::*;
 
     /// A manifest with `strings` as object names and dependencies, the rest fixed.
-    fn sample(strings: &[String]) -> Manifest {
+    fn sample(strings: &[String]) -> Manifest<'_> {
         let object = |i: usize| ManifestObject {
             kind: ["secret", "network_rule", "grant", "function"][i % 4],
-            name: strings[i].clone(),
-            api: "bench_api_00001".into(),
+            name: &strings[i],
+            api: "bench_api_00001",
             file: "050_procedures.sql",
             depends_on: (0..i % 3)
-                .map(|j| strings[(i + j) % strings.len()].clone())
+                .map(|j| strings[(i + j) % strings.len()].as_str())
                 .collect(),
             sha256: super::super::sha256(&strings[i]),
         };
@@ -246,6 +266,16 @@ mod tests {
         assert_eq!(
             manifest(&many),
             Some(serde_norway::to_string(&many).unwrap())
+        );
+        // Large enough to be written in several pieces.
+        let large: Vec<String> = (0..3000).map(|i| plain[i % plain.len()].clone()).collect();
+        let large = sample(&large);
+        let mut pieces = 0;
+        write(&large, &mut |_| pieces += 1).unwrap();
+        assert!(pieces > 3, "{pieces} pieces");
+        assert_eq!(
+            manifest(&large),
+            Some(serde_norway::to_string(&large).unwrap())
         );
     }
 }
