@@ -260,7 +260,6 @@ fn new_environment() -> Result<Environment<'static>, minijinja::Error> {
             .collect::<Vec<_>>()
             .join(", ")
     });
-    env.add_filter("sf_body", |text: String| snowflake::body(&text));
     env.add_filter("py_string", |text: String| python::string_literal(&text));
     Ok(env)
 }
@@ -819,9 +818,16 @@ impl Renderer<'_> {
                     (ActionKind::Procedure, ExecuteAs::Caller) => Some("CALLER"),
                     (ActionKind::Procedure, ExecuteAs::RestrictedCaller) => Some("RESTRICTED CALLER"),
                 },
-                body => handler.clone(),
             },
         )?;
+        // The body is appended here rather than passed through the template: it is most of
+        // the statement, and each copy in and out of a template value costs.
+        let mut sql = sql;
+        sql.truncate(sql.trim_end().len());
+        sql.reserve(handler.len() + 8);
+        sql.push(' ');
+        snowflake::push_body(&mut sql, &handler);
+        sql.push_str(";\n");
         Ok((sql, handler))
     }
 

@@ -63,10 +63,19 @@ pub fn string(text: &str) -> String {
 /// <https://docs.snowflake.com/en/sql-reference/data-types-text#dollar-quoted-string-constants>
 #[must_use]
 pub fn body(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 4);
+    push_body(&mut out, text);
+    out
+}
+
+/// Appends `text` as by [`body`].
+pub fn push_body(out: &mut String, text: &str) {
     if !text.contains("$$") && !text.ends_with('$') {
-        return format!("$${text}$$");
+        out.push_str("$$");
+        out.push_str(text);
+        out.push_str("$$");
+        return;
     }
-    let mut out = String::with_capacity(text.len() + 16);
     out.push('\'');
     for c in text.chars() {
         match c {
@@ -76,7 +85,6 @@ pub fn body(text: &str) -> String {
         }
     }
     out.push('\'');
-    out
 }
 
 #[cfg(test)]
