@@ -95,7 +95,7 @@ pub fn compile(input: &Input, loader: &dyn Loader) -> Compilation {
 }
 
 /// Spec files parsed at a time (see [`analyse`]).
-const PARSE_BATCH: usize = 16;
+const PARSE_BATCH: usize = 8;
 
 /// Runs every stage but rendering: the output is then streamed with
 /// [`Compilation::render_to`], so that it never has to be held in memory whole.
@@ -119,19 +119,24 @@ pub fn analyse(input: &Input, loader: &dyn Loader) -> Compilation {
         .into_iter()
         .map(|(name, text)| (sources.add(name.clone(), text.clone()), text.as_str()))
         .collect();
-    // Files parse independently, a few at a time in parallel (`par::map_each` keeps their
-    // order, so the result is the same); each tree is lowered in order and dropped, so that
-    // only a few trees are ever held at once.
+    // Files parse independently, a few at a time in parallel on other threads, while this one
+    // lowers the batch before, in order; each tree is dropped once lowered, so that only a few
+    // are ever held at once. `par` keeps the order, so the result is the same as one by one.
     let mut lowering = lower::Lowering::new(&mut sources, &config, loader);
-    for batch in files.chunks(PARSE_BATCH) {
-        let parsed = par::map_each(batch, |(file, text)| parse::parse(*file, text));
-        for ((file, _), result) in batch.iter().zip(parsed) {
-            match result {
-                Ok(tree) => lowering.file(*file, &tree),
-                Err(errors) => diagnostics.extend(errors),
+    par::pipeline(
+        &files,
+        PARSE_BATCH,
+        |batch| par::map_each(batch, |(file, text)| parse::parse(*file, text)),
+        |batch, parsed| {
+            for ((file, _), result) in batch.iter().zip(parsed) {
+                match result {
+                    Ok(tree) => lowering.file(*file, &tree),
+                    Err(errors) => diagnostics.extend(errors),
+                }
             }
-        }
-    }
+            std::ops::ControlFlow::<()>::Continue(())
+        },
+    );
     let (project, lower_diagnostics) = lowering.finish();
     diagnostics.extend(lower_diagnostics);
     diagnostics.extend(check::check(&project, &sources));

@@ -2,6 +2,7 @@
 //! `items.iter().map(f).collect()` — element for element, in order — so output stays
 //! deterministic however the work is scheduled.
 
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -61,9 +62,58 @@ fn map_in_blocks<T: Sync, R: Send>(
         .collect()
 }
 
+/// Maps `map_chunk` over `items` a chunk of `chunk` items at a time on another thread, and
+/// hands each chunk with its results to `consume` on this thread, in order, while the next
+/// chunk is being mapped: at most three chunks' results exist at once. Stops when `consume`
+/// breaks, and returns what it broke with.
+pub(crate) fn pipeline<T: Sync, R: Send, B>(
+    items: &[T],
+    chunk: usize,
+    map_chunk: impl Fn(&[T]) -> Vec<R> + Sync,
+    mut consume: impl FnMut(&[T], Vec<R>) -> ControlFlow<B>,
+) -> Option<B> {
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+        let map_chunk = &map_chunk;
+        scope.spawn(move || {
+            for part in items.chunks(chunk.max(1)) {
+                if sender.send((part, map_chunk(part))).is_err() {
+                    break;
+                }
+            }
+        });
+        for (part, results) in receiver {
+            if let ControlFlow::Break(value) = consume(part, results) {
+                return Some(value);
+            }
+        }
+        None
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pipeline_stops_when_told() {
+        let items: Vec<usize> = (0..100).collect();
+        let mut seen = 0;
+        let stopped = pipeline(
+            &items,
+            10,
+            |part| part.to_vec(),
+            |part, _| {
+                seen += part.len();
+                if seen >= 30 {
+                    ControlFlow::Break(seen)
+                } else {
+                    ControlFlow::Continue(())
+                }
+            },
+        );
+        assert_eq!(stopped, Some(30));
+    }
 
     #[test]
     fn keeps_order_and_every_item() {

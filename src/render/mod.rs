@@ -9,6 +9,7 @@ mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::ops::ControlFlow;
 use std::sync::OnceLock;
 
 use minijinja::{context, AutoEscape, Environment, UndefinedBehavior};
@@ -499,42 +500,37 @@ impl Renderer<'_> {
         };
         let mut manifest_objects = Vec::with_capacity(plan.objects.len());
         let mut granted_containers: BTreeSet<(String, String, String)> = BTreeSet::new();
-        // The output streams out chunk by chunk, so memory holds one chunk of rendered text
-        // rather than the whole output (380 MB for 10,000 apis). The next chunk is rendered on
-        // other threads while this one is written.
-        let chunks: Vec<&[crate::plan::Object]> = plan.objects.chunks(self.chunk).collect();
-        std::thread::scope(|scope| -> Result<(), Diagnostic> {
-            let (sender, receiver) = std::sync::mpsc::sync_channel(1);
-            scope.spawn(move || {
-                for chunk in chunks {
-                    let rendered = crate::par::map(chunk, |object| self.standalone(object));
-                    if sender.send(rendered).is_err() {
-                        break;
-                    }
-                }
-            });
-            let mut objects = plan.objects.iter().zip(&names);
-            for rendered in receiver {
+        // The output streams out chunk by chunk, so memory holds a few chunks of rendered
+        // text rather than the whole output (380 MB for 10,000 apis). The next chunk is
+        // rendered on other threads while this one is written.
+        let mut next = 0;
+        let stopped = crate::par::pipeline(
+            &plan.objects,
+            self.chunk,
+            |chunk| crate::par::map(chunk, |object| self.standalone(object)),
+            |chunk, rendered| {
                 if files.sink.failed() {
-                    break;
+                    return ControlFlow::Break(Ok(()));
                 }
-                // `rendered` first: zip stops on it without taking an object from the next chunk.
-                for (rendered, (object, name)) in rendered.into_iter().zip(objects.by_ref()) {
+                for (object, rendered) in chunk.iter().zip(rendered) {
+                    let position = next;
+                    next += 1;
                     let api = &self.project.apis[object.api];
-                    let (statement, hash) = match (rendered?, object.target) {
-                        (Some(rendered), _) => {
+                    let (statement, hash) = match (rendered, object.target) {
+                        (Err(diagnostic), _) => return ControlFlow::Break(Err(diagnostic)),
+                        (Ok(Some(rendered)), _) => {
                             if let Some((path, handler, hash)) = rendered.handler {
                                 files.whole(path, &handler, Some(hash));
                             }
                             (rendered.statement, rendered.hash)
                         }
-                        (None, Target::ApiGrant(index)) => {
+                        (Ok(None), Target::ApiGrant(index)) => {
                             let statement =
                                 self.api_grant(api, &api.grants[index], &mut granted_containers);
                             let hash = sha256(&statement);
                             (statement, hash)
                         }
-                        (None, Target::ActionGrant(action, grant)) => {
+                        (Ok(None), Target::ActionGrant(action, grant)) => {
                             let statement = self.action_grant(
                                 api,
                                 &api.actions[action],
@@ -544,16 +540,19 @@ impl Renderer<'_> {
                             let hash = sha256(&statement);
                             (statement, hash)
                         }
-                        (None, _) => {
-                            return Err(internal(
+                        (Ok(None), _) => {
+                            return ControlFlow::Break(Err(internal(
                                 api,
                                 "an object was rendered in order that stands alone",
-                            ));
+                            )));
                         }
                     };
                     let first_of_api = stages.enter(object.stage, object.api, &mut files);
                     let Some(first_of_api) = first_of_api else {
-                        return Err(internal(api, "the plan is not in stage order"));
+                        return ControlFlow::Break(Err(internal(
+                            api,
+                            "the plan is not in stage order",
+                        )));
                     };
                     let separator = if first_of_api {
                         format!(
@@ -570,7 +569,7 @@ impl Renderer<'_> {
                     }
                     manifest_objects.push(ManifestObject {
                         kind: object.kind(self.project),
-                        name,
+                        name: &names[position],
                         api: &api.name.node,
                         file: object.stage.file(),
                         depends_on: object
@@ -581,9 +580,12 @@ impl Renderer<'_> {
                         sha256: hash,
                     });
                 }
-            }
-            Ok(())
-        })?;
+                ControlFlow::Continue(())
+            },
+        );
+        if let Some(Err(diagnostic)) = stopped {
+            return Err(diagnostic);
+        }
         if files.sink.failed() {
             return Ok(());
         }
