@@ -479,11 +479,9 @@ impl Renderer<'_> {
     fn run(&self, plan: &Plan, sink: &mut dyn Sink) -> Result<(), Diagnostic> {
         // Every object's name once: each is written once as a name and again in the
         // `depends_on` of everything that needs it.
-        let names: Vec<String> = plan
-            .objects
-            .iter()
-            .map(|object| self.object_name(&self.project.apis[object.api], object.target))
-            .collect();
+        let names: Vec<String> = crate::par::map(&plan.objects, |object| {
+            self.object_name(&self.project.apis[object.api], object.target)
+        });
         let mut files = Files {
             sink,
             open: Vec::new(),
@@ -591,7 +589,7 @@ impl Renderer<'_> {
         }
         stages.finish(&mut files);
         files.close(DEPLOY);
-        files.whole("teardown.sql".into(), &self.teardown(plan), None);
+        files.whole("teardown.sql".into(), &self.teardown(plan, &names), None);
         files.whole("examples.sql".into(), &self.examples(), None);
 
         let mut sources: Vec<String> = self
@@ -1049,20 +1047,21 @@ impl Renderer<'_> {
         out
     }
 
-    fn teardown(&self, plan: &Plan) -> String {
+    /// `names` are the objects' names, in plan order.
+    fn teardown(&self, plan: &Plan, names: &[String]) -> String {
         let mut out = String::from(HEADER);
         out.push_str(
             "-- Drops every object of the build, dependents first. Grants go with their objects.\n",
         );
         // Each api's objects, in plan order; scanning the whole plan per api was quadratic.
-        let mut by_api: Vec<Vec<&crate::plan::Object>> = vec![Vec::new(); self.project.apis.len()];
-        for object in &plan.objects {
-            by_api[object.api].push(object);
+        let mut by_api: Vec<Vec<(&crate::plan::Object, &str)>> =
+            vec![Vec::new(); self.project.apis.len()];
+        for (object, name) in plan.objects.iter().zip(names) {
+            by_api[object.api].push((object, name));
         }
         for (api, objects) in self.project.apis.iter().zip(&by_api) {
             let _ = write!(out, "\n-- api {}\n", api.name);
-            for object in objects.iter().rev() {
-                let name = self.object_name(api, object.target);
+            for (object, name) in objects.iter().rev() {
                 let _ = match object.target {
                     Target::NetworkRule => writeln!(out, "DROP NETWORK RULE IF EXISTS {name};"),
                     Target::SecurityIntegration | Target::Integration => {

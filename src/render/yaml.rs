@@ -104,7 +104,12 @@ fn write_scalar(out: &mut String, text: &str, words: &mut HashMap<String, String
         // An indicator first: single-quoted. A string starting with `"` is never a number,
         // boolean or null, so serde keeps libyaml's choice.
         out.push('\'');
-        out.push_str(&text.replace('\'', "''"));
+        for (index, part) in text.split('\'').enumerate() {
+            if index > 0 {
+                out.push_str("''");
+            }
+            out.push_str(part);
+        }
         out.push('\'');
         return Some(());
     }
@@ -116,19 +121,17 @@ fn write_scalar(out: &mut String, text: &str, words: &mut HashMap<String, String
     if first.is_ascii_alphabetic() {
         if bytes.iter().all(u8::is_ascii_alphabetic) && bytes.len() <= 8 {
             // A short word may be a keyword serde quotes (`true`, `null`, `inf`, ...): ask it.
-            let written = match words.get(text) {
-                Some(written) => written.clone(),
-                None => {
-                    let written = serde_norway::to_string(text).ok()?;
-                    let written = written.strip_suffix('\n')?.to_string();
-                    if written.contains('\n') {
-                        return None;
-                    }
-                    words.insert(text.to_string(), written.clone());
-                    written
+            if let Some(written) = words.get(text) {
+                out.push_str(written);
+            } else {
+                let written = serde_norway::to_string(text).ok()?;
+                let written = written.strip_suffix('\n')?.to_string();
+                if written.contains('\n') {
+                    return None;
                 }
-            };
-            out.push_str(&written);
+                out.push_str(&written);
+                words.insert(text.to_string(), written);
+            }
         } else {
             // A letter first and not a short word: never a number, boolean or null.
             out.push_str(text);
