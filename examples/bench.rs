@@ -6,6 +6,7 @@
 //! `cargo build --release && cargo run --release --example bench -- [--json] [N_APIS ...]`
 //! (default sizes: 100 1000 10000). `--json` prints one JSON object per size instead of a
 //! table (used by `bench/peer/run.sh`). `--write-corpus N DIR` only writes a corpus.
+//! `--parse N [RUNS]` only times the parse stage (best of 30 runs), for quick comparisons.
 
 use std::path::Path;
 use std::process::Command;
@@ -201,12 +202,8 @@ struct Row {
     build_process: Process,
 }
 
-fn measure(n: usize, binary: &Path) -> Row {
-    let specs = corpus(n);
-    let spec_bytes: usize = specs.iter().map(|(_, text)| text.len()).sum();
-    let runs = if n >= 10_000 { 3 } else { 10 };
-    let config = eaxc::config::Config::default();
-
+/// The best of `runs` timings of parsing every spec of `specs`.
+fn parse_time(specs: &[(String, String)], runs: usize) -> Duration {
     let (parse, _) = best(runs, || {
         let mut apis = 0;
         for (index, (_, text)) in specs.iter().enumerate() {
@@ -215,6 +212,24 @@ fn measure(n: usize, binary: &Path) -> Row {
         }
         apis
     });
+    parse
+}
+
+/// The time this thread has run on a CPU (Linux only), which unlike wall time leaves out time
+/// spent waiting for a CPU on a busy machine.
+fn on_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = stat.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+fn measure(n: usize, binary: &Path) -> Row {
+    let specs = corpus(n);
+    let spec_bytes: usize = specs.iter().map(|(_, text)| text.len()).sum();
+    let runs = if n >= 10_000 { 3 } else { 10 };
+    let config = eaxc::config::Config::default();
+
+    let parse = parse_time(&specs, runs);
     let mut sources = Sources::default();
     let trees: Vec<_> = specs
         .iter()
@@ -289,6 +304,27 @@ fn main() {
     if let [flag, n, dir] = args.as_slice() {
         if flag == "--write-corpus" {
             write_corpus(n.parse().expect("a number of apis"), Path::new(dir));
+            return;
+        }
+    }
+    if let [flag, n, rest @ ..] = args.as_slice() {
+        if flag == "--parse" && rest.len() <= 1 {
+            let specs = corpus(n.parse().expect("a number of apis"));
+            let runs = rest
+                .first()
+                .map_or(30, |runs| runs.parse().expect("a number of runs"));
+            let samples: Vec<(Option<Duration>, Duration)> = (0..runs)
+                .map(|_| {
+                    let start = on_cpu();
+                    let wall = parse_time(&specs, 1);
+                    (on_cpu().zip(start).map(|(end, start)| end - start), wall)
+                })
+                .collect();
+            let wall = samples.iter().map(|(_, wall)| *wall).min().expect("runs");
+            let cpu: Option<Vec<Duration>> = samples.iter().map(|(cpu, _)| *cpu).collect();
+            let cpu = cpu.and_then(|cpu| cpu.into_iter().min());
+            let cpu = cpu.map_or_else(|| "n/a".into(), |cpu| format!("{:.2} ms", millis(cpu)));
+            println!("parse: {:.2} ms (on CPU: {cpu})", millis(wall));
             return;
         }
     }

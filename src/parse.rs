@@ -350,7 +350,10 @@ impl Builder {
 
     fn string(&mut self, pair: Pair<'_, Rule>) -> StringLit {
         let span = self.span(&pair);
-        let raw = pair.children().next().map_or("", |inner| inner.as_str());
+        // The text between the quotes (what `string_inner` matched), without walking to the
+        // inner pair: both quotes are one byte.
+        let text = pair.as_str();
+        let raw = &text[1..text.len() - 1];
         let (value, verbatim) = self.unescape(raw, span);
         StringLit {
             value,
