@@ -70,6 +70,8 @@ codes! {
     Syntax = "E0101", Error, "syntax error";
     /// A string literal holds an escape sequence the language does not know.
     BadEscape = "E0102", Error, "invalid escape in string";
+    /// Brackets (blocks, lists, objects, parameter lists) nest deeper than eaxc follows.
+    TooDeep = "E0103", Error, "brackets nested too deeply";
     /// An attribute name is not known in this block.
     UnknownAttribute = "E0201", Error, "unknown attribute";
     /// A block is written where it cannot appear.
@@ -423,11 +425,36 @@ pub fn render_plain(diagnostics: &[Diagnostic], sources: &Sources, width: usize)
             .with_links(false);
     let mut out = String::new();
     for diagnostic in diagnostics {
-        let report = Report::new(diagnostic, sources);
-        if handler.render_report(&mut out, &report).is_err() {
-            out.push_str(&diagnostic.message);
-        }
+        render_graphical(diagnostic, sources, &handler, &mut out);
         out.push('\n');
     }
     out
+}
+
+/// Columns beyond which a diagnostic is narrated rather than drawn: miette's graphical
+/// renderer pads up to a label's column and panics past 65,535 (a long generated line).
+const MAX_DRAWN_COLUMN: usize = 10_000;
+
+/// Renders one diagnostic with `handler`, or as narrated text when one of its labels lies
+/// further along its line than [`MAX_DRAWN_COLUMN`]; the message alone if rendering fails.
+pub fn render_graphical(
+    diagnostic: &Diagnostic,
+    sources: &Sources,
+    handler: &miette::GraphicalReportHandler,
+    out: &mut String,
+) {
+    let far = diagnostic.labels.iter().any(|label| {
+        [label.span.start, label.span.end]
+            .iter()
+            .any(|offset| sources.line_col(label.span.file, *offset).1 > MAX_DRAWN_COLUMN)
+    });
+    let report = Report::new(diagnostic, sources);
+    let rendered = if far {
+        miette::NarratableReportHandler::new().render_report(out, &report)
+    } else {
+        handler.render_report(out, &report)
+    };
+    if rendered.is_err() {
+        out.push_str(&diagnostic.message);
+    }
 }

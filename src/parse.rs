@@ -23,6 +23,16 @@ use grammar::{EaxParser, Rule};
 /// Parses one spec. Returns the tree, or the first syntax error (pest stops at the first one)
 /// together with any escape errors found.
 pub fn parse(file: FileId, text: &str) -> Result<File, Vec<Diagnostic>> {
+    if let Some(at) = too_deep(text) {
+        let span = Span::new(file, at, at + 1);
+        return Err(vec![Diagnostic::new(
+            Code::TooDeep,
+            span,
+            format!("brackets are nested more than {MAX_DEPTH} deep here"),
+        )
+        .label("this one opens too deep")
+        .help("flatten the value; no spec needs this depth")]);
+    }
     let pairs = EaxParser::parse(Rule::file, text)
         .map_err(|error| vec![syntax_error(file, text, &error)])?;
     let mut builder = Builder {
@@ -44,6 +54,45 @@ pub fn parse(file: FileId, text: &str) -> Result<File, Vec<Diagnostic>> {
     } else {
         Err(builder.errors)
     }
+}
+
+/// Brackets (`{`, `[`, `(`, blocks included) nested deeper than this are refused (E0103)
+/// before pest runs: the parser and every later stage recurse once per level, and how deep
+/// they can go depends on the thread's stack; a spec has no use for such depth.
+pub const MAX_DEPTH: usize = 64;
+
+/// The offset of the first bracket opened inside [`MAX_DEPTH`] others, outside strings and
+/// comments (lexed as the grammar does: `"..."` with `\` escaping any character and ending at
+/// a newline, `#` to the end of the line).
+fn too_deep(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'"' => {
+                at += 1;
+                while at < bytes.len() && bytes[at] != b'"' && bytes[at] != b'\n' {
+                    at += if bytes[at] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'#' => {
+                while at < bytes.len() && bytes[at] != b'\n' && bytes[at] != b'\r' {
+                    at += 1;
+                }
+            }
+            b'{' | b'[' | b'(' => {
+                if depth >= MAX_DEPTH {
+                    return Some(at);
+                }
+                depth += 1;
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        at += 1;
+    }
+    None
 }
 
 fn syntax_error(file: FileId, text: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
@@ -524,6 +573,24 @@ fn unicode_escape(rest: &str) -> Option<(char, usize)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nesting_is_counted_outside_strings_and_comments() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert_eq!(too_deep(&nested(MAX_DEPTH)), None);
+        assert_eq!(too_deep(&nested(MAX_DEPTH + 1)), Some(MAX_DEPTH));
+        let brackets = "{[(".repeat(100);
+        assert_eq!(too_deep(&format!("x = \"{brackets}\"")), None);
+        assert_eq!(
+            too_deep(&format!("x = \"\\\"{brackets}\"")),
+            None,
+            "escaped quote"
+        );
+        assert_eq!(too_deep(&format!("# {brackets}\nx = 1")), None);
+        assert_eq!(too_deep(&format!("# {brackets}\r\n{}", nested(2))), None);
+        // An unterminated string ends at the newline; what follows counts again.
+        assert!(too_deep(&format!("x = \"{brackets}\n{}", nested(MAX_DEPTH + 1))).is_some());
+    }
+
     use super::*;
 
     fn parse_ok(text: &str) -> File {

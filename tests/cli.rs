@@ -234,3 +234,62 @@ fn a_spec_outside_the_project_finds_its_handler() {
     let output = eaxc(&["check", spec.to_str().unwrap()], &root());
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 }
+
+/// Inputs that once crashed eaxc (found by comparing parsers on generated text): each must end
+/// in an ordinary diagnostic and exit 1, from `check`, `fmt --check` and `build`, in the
+/// output formats that draw source lines.
+#[test]
+fn pathological_specs_are_diagnosed_not_crashed() {
+    let cases = [
+        // 10,000 nested lists: the parse tree builder recursed once per level.
+        (
+            "lists",
+            format!(
+                "api a {{\n  egress = [\"a.example.com\"]\n  auth none\n  comment = {}{}\n}}\n",
+                "[".repeat(10_000),
+                "]".repeat(10_000)
+            ),
+        ),
+        // 100,000 unclosed objects on one line: the error lies past column 65,535, where the
+        // graphical renderer panicked.
+        (
+            "objects",
+            format!("api a {{\n  x = {}\n}}\n", "{ a = ".repeat(100_000)),
+        ),
+        // A request body 3,000 lists deep: `fmt` overflowed its stack.
+        (
+            "body",
+            format!(
+                "api a {{\n  egress = [\"a.example.com\"]\n  auth none\n  procedure send() returns variant {{\n    request POST \"https://a.example.com/v1\" {{\n      json = {{ data = {}1{} }}\n    }}\n  }}\n}}\n",
+                "[".repeat(3_000),
+                "]".repeat(3_000)
+            ),
+        ),
+        // A syntax error at column 70,000.
+        (
+            "column",
+            format!("api a {{\n  x = {}@\n}}\n", " ".repeat(70_000)),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in cases {
+        let spec = format!("{name}.eax");
+        std::fs::write(dir.path().join(&spec), text).unwrap();
+        for args in [
+            vec!["check", spec.as_str()],
+            vec!["check", "--format", "json", spec.as_str()],
+            vec!["fmt", "--check", spec.as_str()],
+            vec!["build", spec.as_str(), "--out", "out"],
+        ] {
+            let output = eaxc(&args, dir.path());
+            let stderr = stderr(&output);
+            assert_eq!(output.status.code(), Some(1), "{name} {args:?}: {stderr}");
+            assert!(!stderr.contains("panicked"), "{name} {args:?}: {stderr}");
+            assert!(
+                stderr.contains("E01") || String::from_utf8_lossy(&output.stdout).contains("E01"),
+                "{name} {args:?}: {stderr}"
+            );
+        }
+        assert!(!dir.path().join("out").exists(), "{name}: nothing written");
+    }
+}

@@ -22,7 +22,6 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::diagnostic::Report;
 use crate::Compilation;
 
 /// Compile `.eax` specs into Snowflake external network access SQL and Python handlers.
@@ -184,10 +183,7 @@ pub(crate) fn report(compilation: &Compilation, args: &SpecArgs) -> bool {
     let mut stderr = std::io::stderr().lock();
     for diagnostic in &compilation.diagnostics {
         let mut text = String::new();
-        let report = Report::new(diagnostic, &compilation.sources);
-        if handler.render_report(&mut text, &report).is_err() {
-            text = diagnostic.message.clone();
-        }
+        crate::diagnostic::render_graphical(diagnostic, &compilation.sources, &handler, &mut text);
         let _ = writeln!(stderr, "{text}");
     }
     if errors + warnings > 0 {
