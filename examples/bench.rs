@@ -147,15 +147,14 @@ fn process_run(binary: &Path, dir: &Path, args: &[&str]) -> Run {
 }
 
 /// Medians of `runs` runs of `eaxc ARGS`; `{run}` in an argument becomes the run number (so
-/// that every build writes a fresh directory). `remove` (with `{run}` too) is deleted after
-/// each run, untimed, so that no run waits on the writeback of the ones before.
+/// that every build writes a fresh directory).
 struct Process {
     wall_ms: f64,
     cpu_ms: Option<f64>,
     peak_mib: Option<f64>,
 }
 
-fn process(binary: &Path, dir: &Path, args: &[&str], runs: usize, remove: Option<&str>) -> Process {
+fn process(binary: &Path, dir: &Path, args: &[&str], runs: usize) -> Process {
     let mut walls = Vec::new();
     let mut cpus = Vec::new();
     let mut peak: Option<u64> = None;
@@ -166,9 +165,6 @@ fn process(binary: &Path, dir: &Path, args: &[&str], runs: usize, remove: Option
             .collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let result = process_run(binary, dir, &args);
-        if let Some(remove) = remove {
-            let _ = std::fs::remove_dir_all(dir.join(remove.replace("{run}", &run.to_string())));
-        }
         walls.push(millis(result.wall));
         cpus.extend(result.cpu.map(|seconds| seconds * 1000.0));
         peak = peak.max(result.peak);
@@ -206,6 +202,8 @@ struct Row {
     check_process: Process,
     build_process: Process,
     rebuild_process: Process,
+    /// Median wall time of `cp -r` of the build's output, or `None` without `cp`.
+    copy: Option<f64>,
 }
 
 /// The best of `runs` timings of parsing every spec of `specs`.
@@ -279,19 +277,22 @@ fn measure(n: usize, binary: &Path) -> Row {
     let dir = bench_dir().join(format!("eaxc-bench-{}-{n}", std::process::id()));
     write_corpus(n, &dir);
     let process_runs = if n >= 10_000 { 3 } else { 11 };
-    let check_process = process(binary, &dir, &["check", "specs"], process_runs, None);
+    let check_process = process(binary, &dir, &["check", "specs"], process_runs);
     let build_process = process(
         binary,
         &dir,
         &["build", "specs", "--out", "generated-{run}"],
         process_runs,
-        Some("generated-{run}"),
     );
+    // The floor under `build` on this file system: copying its output with `cp -r`, into
+    // fresh directories like the builds (recently deleted files make ext4 slower to create
+    // new ones, so nothing is deleted between runs).
+    let copy = copy_time(&dir, process_runs);
     // A build over an up-to-date output directory (the usual pre-commit case): unchanged
     // files are linked, not written.
     let again = ["build", "specs", "--out", "generated-again"];
     let _ = process_run(binary, &dir, &again);
-    let rebuild_process = process(binary, &dir, &again, process_runs, None);
+    let rebuild_process = process(binary, &dir, &again, process_runs);
     let _ = std::fs::remove_dir_all(&dir);
     Row {
         apis: n,
@@ -309,7 +310,26 @@ fn measure(n: usize, binary: &Path) -> Row {
         check_process,
         build_process,
         rebuild_process,
+        copy,
     }
+}
+
+/// Median wall time of `cp -r generated-again copy-N`, `runs` times, in `dir`.
+fn copy_time(dir: &Path, runs: usize) -> Option<f64> {
+    let mut walls = Vec::new();
+    for run in 0..runs {
+        let start = Instant::now();
+        let status = Command::new("cp")
+            .args(["-r", "generated-again", &format!("copy-{run}")])
+            .current_dir(dir)
+            .status()
+            .ok()?;
+        if !status.success() {
+            return None;
+        }
+        walls.push(millis(start.elapsed()));
+    }
+    Some(median(walls))
 }
 
 /// Where corpora are written and built: `$EAXC_BENCH_DIR`, else the system temp directory.
@@ -372,8 +392,8 @@ fn main() {
         "build the binary first: cargo build --release"
     );
     if !json {
-        println!("| APIs | objects | output | parse | lower | check | plan | render | compile in memory / streamed | `eaxc check` wall / CPU | `eaxc build` wall / CPU | rebuild, unchanged | writing (build - check, CPU) | peak RSS (build) |");
-        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!("| APIs | objects | output | parse | lower | check | plan | render | compile in memory / streamed | `eaxc check` wall / CPU | `eaxc build` wall / CPU | rebuild, unchanged | `cp -r` of the output | writing (build - check, CPU) | peak RSS (build) |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     }
     for n in sizes {
         let row = measure(n, &binary);
@@ -382,15 +402,15 @@ fn main() {
         let writing = build.cpu_ms.zip(check.cpu_ms).map(|(b, c)| b - c);
         if json {
             println!(
-                "{{\"apis\": {}, \"spec_bytes\": {}, \"objects\": {}, \"output_files\": {}, \"output_bytes\": {}, \"parse_ms\": {:.3}, \"lower_ms\": {:.3}, \"check_ms\": {:.3}, \"plan_ms\": {:.3}, \"render_ms\": {:.3}, \"compile_ms\": {:.3}, \"streamed_ms\": {:.3}, \"check_process_ms\": {:.3}, \"check_process_cpu_ms\": {}, \"build_process_ms\": {:.3}, \"build_process_cpu_ms\": {}, \"rebuild_process_ms\": {:.3}, \"writing_cpu_ms\": {}, \"peak_rss_mib\": {}}}",
+                "{{\"apis\": {}, \"spec_bytes\": {}, \"objects\": {}, \"output_files\": {}, \"output_bytes\": {}, \"parse_ms\": {:.3}, \"lower_ms\": {:.3}, \"check_ms\": {:.3}, \"plan_ms\": {:.3}, \"render_ms\": {:.3}, \"compile_ms\": {:.3}, \"streamed_ms\": {:.3}, \"check_process_ms\": {:.3}, \"check_process_cpu_ms\": {}, \"build_process_ms\": {:.3}, \"build_process_cpu_ms\": {}, \"rebuild_process_ms\": {:.3}, \"copy_ms\": {}, \"writing_cpu_ms\": {}, \"peak_rss_mib\": {}}}",
                 row.apis, row.spec_bytes, row.objects, row.output_files, row.output_bytes,
                 row.parse, row.lower, row.check, row.plan, row.render, row.compile, row.streamed,
                 check.wall_ms, optional(check.cpu_ms), build.wall_ms, optional(build.cpu_ms),
-                rebuild.wall_ms, optional(writing), optional(build.peak_mib),
+                rebuild.wall_ms, optional(row.copy), optional(writing), optional(build.peak_mib),
             );
         } else {
             println!(
-                "| {} | {} | {} files, {:.1} MB | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} / {:.1} ms | {:.1} / {} ms | {:.1} / {} ms | {:.1} ms | {} ms | {} MiB |",
+                "| {} | {} | {} files, {:.1} MB | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} / {:.1} ms | {:.1} / {} ms | {:.1} / {} ms | {:.1} ms | {} ms | {} ms | {} MiB |",
                 row.apis,
                 row.objects,
                 row.output_files,
@@ -407,6 +427,7 @@ fn main() {
                 build.wall_ms,
                 optional(build.cpu_ms),
                 rebuild.wall_ms,
+                optional(row.copy),
                 optional(writing),
                 optional(build.peak_mib),
             );
