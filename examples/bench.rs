@@ -284,15 +284,15 @@ fn measure(n: usize, binary: &Path) -> Row {
         &["build", "specs", "--out", "generated-{run}"],
         process_runs,
     );
-    // The floor under `build` on this file system: copying its output with `cp -r`, into
-    // fresh directories like the builds (recently deleted files make ext4 slower to create
-    // new ones, so nothing is deleted between runs).
-    let copy = copy_time(&dir, process_runs);
     // A build over an up-to-date output directory (the usual pre-commit case): unchanged
     // files are linked, not written.
     let again = ["build", "specs", "--out", "generated-again"];
     let _ = process_run(binary, &dir, &again);
     let rebuild_process = process(binary, &dir, &again, process_runs);
+    // The floor under `build` on this file system: copying its output with `cp -r`, into
+    // fresh directories like the builds (recently deleted files make ext4 slower to create
+    // new ones, so nothing is deleted between runs).
+    let copy = copy_time(&dir, process_runs);
     let _ = std::fs::remove_dir_all(&dir);
     Row {
         apis: n,
