@@ -836,10 +836,13 @@ impl Tree<'_> {
                 out.into_inner()
                     .map_err(|error| write_error(&path, error.error()))?;
                 if matcher.is_some_and(Matcher::finish) {
-                    // Unchanged after all: the old file replaces the copy, keeping its mtime.
-                    let _ = fs::remove_file(&path)
-                        .and_then(|()| fs::hard_link(&old, &path))
-                        .or_else(|_| fs::copy(&old, &path).map(drop));
+                    // Unchanged after all: the old file takes the copy's place (keeping its
+                    // inode and mtime) by a link renamed over it; if that fails, the
+                    // byte-identical copy stays.
+                    let link = path.with_extension("eaxc-link");
+                    if fs::hard_link(&old, &link).is_ok() && fs::rename(&link, &path).is_err() {
+                        let _ = fs::remove_file(&link);
+                    }
                 }
                 Ok(())
             }
