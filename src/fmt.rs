@@ -415,6 +415,28 @@ impl Parser<'_, '_> {
         }
     }
 
+    /// The items before `close`, each with the comma after it, if any. With
+    /// `comma_between` an item without a comma is the last (parameter lists and lists);
+    /// without it, entries may also stand on their own lines (objects).
+    fn items<T>(
+        &mut self,
+        close: &str,
+        comma_between: bool,
+        item: impl Fn(&mut Self) -> Parsed<T>,
+    ) -> Parsed<Vec<(T, Option<usize>)>> {
+        let mut items = Vec::new();
+        while !self.is(0, close) {
+            let parsed = item(self)?;
+            let comma = self.punct(",").ok();
+            let last = comma_between && comma.is_none();
+            items.push((parsed, comma));
+            if last {
+                break;
+            }
+        }
+        Ok(items)
+    }
+
     fn punct(&mut self, text: &str) -> Parsed<usize> {
         if self.kind(0) == Kind::Punct && self.text(0) == text {
             self.at += 1;
@@ -493,16 +515,7 @@ impl Parser<'_, '_> {
                 let keyword = self.take(Kind::Name)?;
                 let head = vec![self.take(Kind::Name)?];
                 let open = self.punct("(")?;
-                let mut params = Vec::new();
-                while !self.is(0, ")") {
-                    let param = self.param()?;
-                    let comma = self.punct(",").ok();
-                    let last = comma.is_none();
-                    params.push((param, comma));
-                    if last {
-                        break;
-                    }
-                }
+                let params = self.items(")", true, Self::param)?;
                 let close = self.punct(")")?;
                 if !self.is(0, "returns") {
                     return Err(self.at);
@@ -641,27 +654,13 @@ impl Parser<'_, '_> {
             }
             Kind::Punct if self.text(0) == "[" => {
                 let open = self.punct("[")?;
-                let mut items = Vec::new();
-                while !self.is(0, "]") {
-                    let value = self.value()?;
-                    let comma = self.punct(",").ok();
-                    let last = comma.is_none();
-                    items.push((value, comma));
-                    if last {
-                        break;
-                    }
-                }
+                let items = self.items("]", true, Self::value)?;
                 let close = self.punct("]")?;
                 Ok(Value::List { open, items, close })
             }
             Kind::Punct if self.text(0) == "{" => {
                 let open = self.punct("{")?;
-                let mut entries = Vec::new();
-                while !self.is(0, "}") {
-                    let attr = self.attr()?;
-                    let comma = self.punct(",").ok();
-                    entries.push((attr, comma));
-                }
+                let entries = self.items("}", false, Self::attr)?;
                 let close = self.punct("}")?;
                 Ok(Value::Object {
                     open,
