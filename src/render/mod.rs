@@ -361,6 +361,20 @@ struct Manifest<'a> {
     files: Vec<ManifestFile>,
 }
 
+/// Appends `text` between two `quote` characters, each `quote` inside doubled: SQL
+/// identifiers (`"`) and YAML single-quoted scalars (`'`) escape the same way.
+fn push_doubling_quotes(out: &mut String, text: &str, quote: char) {
+    out.push(quote);
+    for (index, part) in text.split(quote).enumerate() {
+        if index > 0 {
+            out.push(quote);
+            out.push(quote);
+        }
+        out.push_str(part);
+    }
+    out.push(quote);
+}
+
 fn sha256(text: &str) -> String {
     hex(Sha256::digest(text.as_bytes()).as_slice())
 }

@@ -24,14 +24,7 @@ pub fn qualified(database: &str, schema: &str, name: &str) -> String {
 
 /// Appends `name` quoted as by [`ident`], without allocating a string of its own.
 fn push_ident(out: &mut String, name: &str) {
-    out.push('"');
-    for (index, part) in name.split('"').enumerate() {
-        if index > 0 {
-            out.push_str("\"\"");
-        }
-        out.push_str(part);
-    }
-    out.push('"');
+    super::push_doubling_quotes(out, name, '"');
 }
 
 /// A single-quoted string literal. Backslash escapes are active in Snowflake string constants,

@@ -103,14 +103,7 @@ fn write_scalar(out: &mut String, text: &str, words: &mut HashMap<String, String
     if first == b'"' {
         // An indicator first: single-quoted. A string starting with `"` is never a number,
         // boolean or null, so serde keeps libyaml's choice.
-        out.push('\'');
-        for (index, part) in text.split('\'').enumerate() {
-            if index > 0 {
-                out.push_str("''");
-            }
-            out.push_str(part);
-        }
-        out.push('\'');
+        super::push_doubling_quotes(out, text, '\'');
         return Some(());
     }
     let block_indicator =
