@@ -289,18 +289,27 @@ fn shared_lock(path: &Path) -> Result<Option<File>, Fatal> {
         Err(error) if error.kind() == ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(Fatal(format!("cannot open `{}`: {error}", path.display()))),
     };
-    match file.try_lock_shared() {
-        Ok(()) => {}
+    wait_for_lock(path, file.try_lock_shared(), || file.lock_shared())?;
+    Ok(Some(file))
+}
+
+/// Finishes taking a lock that `tried` could not take at once: says so, then waits with
+/// `block`.
+fn wait_for_lock(
+    path: &Path,
+    tried: Result<(), std::fs::TryLockError>,
+    block: impl FnOnce() -> std::io::Result<()>,
+) -> Result<(), Fatal> {
+    let failed =
+        |error: std::io::Error| Fatal(format!("cannot lock `{}`: {error}", path.display()));
+    match tried {
+        Ok(()) => Ok(()),
         Err(std::fs::TryLockError::WouldBlock) => {
             eprintln!("waiting for lock on {}", path.display());
-            file.lock_shared()
-                .map_err(|error| Fatal(format!("cannot lock `{}`: {error}", path.display())))?;
+            block().map_err(failed)
         }
-        Err(std::fs::TryLockError::Error(error)) => {
-            return Err(Fatal(format!("cannot lock `{}`: {error}", path.display())));
-        }
+        Err(std::fs::TryLockError::Error(error)) => Err(failed(error)),
     }
-    Ok(Some(file))
 }
 
 /// `parent/.NAME.eaxc-<what>` for the output directory `parent/NAME`.
@@ -364,17 +373,7 @@ fn exclusive_lock(dir: &Path) -> Result<Lock, Fatal> {
         .write(true)
         .open(&path)
         .map_err(|error| Fatal(format!("cannot open `{}`: {error}", path.display())))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            eprintln!("waiting for lock on {}", path.display());
-            file.lock()
-                .map_err(|error| Fatal(format!("cannot lock `{}`: {error}", path.display())))?;
-        }
-        Err(std::fs::TryLockError::Error(error)) => {
-            return Err(Fatal(format!("cannot lock `{}`: {error}", path.display())));
-        }
-    }
+    wait_for_lock(&path, file.try_lock(), || file.lock())?;
     Ok(Lock { _file: file })
 }
 
