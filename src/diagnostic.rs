@@ -436,17 +436,26 @@ pub fn render_plain(diagnostics: &[Diagnostic], sources: &Sources, width: usize)
 const MAX_DRAWN_COLUMN: usize = 10_000;
 
 /// Renders one diagnostic with `handler`, or as narrated text when one of its labels lies
-/// further along its line than [`MAX_DRAWN_COLUMN`]; the message alone if rendering fails.
+/// further along its line than [`MAX_DRAWN_COLUMN`] bytes; the message alone if rendering
+/// fails.
 pub fn render_graphical(
     diagnostic: &Diagnostic,
     sources: &Sources,
     handler: &miette::GraphicalReportHandler,
     out: &mut String,
 ) {
+    // Bytes since the line's start, found backwards: a line number is not needed, and
+    // counting lines from the top of the file for every label would be quadratic.
     let far = diagnostic.labels.iter().any(|label| {
-        [label.span.start, label.span.end]
-            .iter()
-            .any(|offset| sources.line_col(label.span.file, *offset).1 > MAX_DRAWN_COLUMN)
+        let text = sources.get(label.span.file).text.as_bytes();
+        [label.span.start, label.span.end].iter().any(|offset| {
+            let offset = (*offset as usize).min(text.len());
+            let line_start = text[..offset]
+                .iter()
+                .rposition(|byte| *byte == b'\n')
+                .map_or(0, |newline| newline + 1);
+            offset - line_start > MAX_DRAWN_COLUMN
+        })
     });
     let report = Report::new(diagnostic, sources);
     let rendered = if far {
