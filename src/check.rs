@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 use crate::auth::{OAuthGrant, OAuthIntegration};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::model::{
-    Action, ActionBody, ActionKind, Api, Literal, OnError, Param, Piece, Project, SecretBody,
-    SecretValue, TypeFamily,
+    Action, ActionBody, ActionKind, Api, DataType, Literal, OnError, Param, Piece, Project,
+    SecretBody, SecretValue, TypeFamily,
 };
 use crate::source::{Sources, Span, Spanned};
+use crate::templating;
 
 /// Python runtime versions Snowflake offers for procedures and functions.
 pub const RUNTIMES: &[&str] = &["3.10", "3.11", "3.12", "3.13", "3.14"];
@@ -477,21 +478,32 @@ fn check_param_name(action: &Action, param: &Param, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn literal_fits(literal: &Literal, family: TypeFamily) -> bool {
-    matches!(
-        (literal, family),
+/// Why `literal` cannot stand for a value of `data_type` in the generated SQL, if it cannot:
+/// the help of the diagnostic.
+fn literal_misfit(literal: &Literal, data_type: &DataType) -> Option<String> {
+    match (literal, data_type.family) {
         (Literal::Null, _)
-            | (
-                Literal::String(_),
-                TypeFamily::Text | TypeFamily::Time | TypeFamily::Binary
-            )
-            | (Literal::Number(_), TypeFamily::Number)
-            | (Literal::Bool(_), TypeFamily::Boolean)
-            | (
-                Literal::String(_) | Literal::Number(_) | Literal::Bool(_),
-                TypeFamily::Semi
-            )
-    )
+        | (Literal::String(_), TypeFamily::Text | TypeFamily::Time)
+        | (Literal::Number(_), TypeFamily::Number)
+        | (Literal::Bool(_), TypeFamily::Boolean) => None,
+        (Literal::String(text), TypeFamily::Binary) => {
+            let hex = text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit());
+            (!hex).then(|| {
+                "a BINARY value is written in hexadecimal, two digits per byte: `\"48656C6C6F\"`".into()
+            })
+        }
+        // A scalar is a VARIANT holding it (`TO_VARIANT(...)`); eaxc has no literal for an
+        // OBJECT or an ARRAY value.
+        (Literal::String(_) | Literal::Number(_) | Literal::Bool(_), TypeFamily::Semi) => {
+            (data_type.name != "VARIANT").then(|| {
+                format!(
+                    "an {} parameter takes only `null` here; declare it `variant` to give a string, number or boolean",
+                    data_type.name
+                )
+            })
+        }
+        _ => Some("write a value of the parameter's type".into()),
+    }
 }
 
 fn check_action(api: &Api, action: &Action, sources: &Sources, out: &mut Vec<Diagnostic>) {
@@ -512,9 +524,8 @@ fn check_action(api: &Api, action: &Action, sources: &Sources, out: &mut Vec<Dia
             ),
             _ => {}
         }
-        let family = param.data_type.family;
         for value in param.default.iter().chain(&param.allowed) {
-            if !literal_fits(value, family) {
+            if let Some(help) = literal_misfit(value, &param.data_type) {
                 out.push(
                     Diagnostic::new(
                         Code::BadDefault,
@@ -526,7 +537,7 @@ fn check_action(api: &Api, action: &Action, sources: &Sources, out: &mut Vec<Dia
                         ),
                     )
                     .label("wrong type")
-                    .help("write a value of the parameter's type"),
+                    .help(help),
                 );
             }
         }
@@ -589,19 +600,22 @@ fn check_action(api: &Api, action: &Action, sources: &Sources, out: &mut Vec<Dia
                         }
                     }),
                 ),
-                Some(param) if !literal_fits(value, param.data_type.family) => out.push(
-                    Diagnostic::new(
-                        Code::BadExample,
-                        value.span,
-                        format!(
-                            "this value does not fit `{name}` of type {}",
-                            param.data_type.sql()
-                        ),
-                    )
-                    .label("wrong type")
-                    .help("write a value of the parameter's type"),
-                ),
-                Some(_) => {}
+                Some(param) => {
+                    if let Some(help) = literal_misfit(value, &param.data_type) {
+                        out.push(
+                            Diagnostic::new(
+                                Code::BadExample,
+                                value.span,
+                                format!(
+                                    "this value does not fit `{name}` of type {}",
+                                    param.data_type.sql()
+                                ),
+                            )
+                            .label("wrong type")
+                            .help(help),
+                        );
+                    }
+                }
             }
         }
         for param in action.params.iter().filter(|p| p.default.is_none()) {
@@ -1105,6 +1119,25 @@ fn check_names(project: &Project, out: &mut Vec<Diagnostic>) {
             Spanned::new(api.database.clone(), api.name.span),
             Spanned::new(api.schema.clone(), api.name.span),
         ];
+        let roles = api
+            .grants
+            .iter()
+            .chain(api.actions.iter().flat_map(|action| &action.grants));
+        for name in names.iter().copied().chain(&containers).chain(roles) {
+            // Identifiers are written in double quotes, which have no escapes.
+            if let Some(at) = templating::first_template(name) {
+                let sequence: String = name[at..].chars().take(2).collect();
+                out.push(
+                    Diagnostic::new(
+                        Code::NameRewritten,
+                        span_or(name, api),
+                        format!("`snow sql` would rewrite `{sequence}` in the name `{}`", name.node),
+                    )
+                    .label("names an object")
+                    .help("a quoted identifier has no escapes, so the Snowflake CLI's templating would expand it; rename it without `&` before a letter, `_`, `{` or `&`, and without `{{`, `{%`, `{#`, `<%` or `%>`"),
+                );
+            }
+        }
         for name in names.into_iter().chain(&containers) {
             if name.chars().count() > MAX_NAME {
                 out.push(

@@ -107,6 +107,18 @@ impl Config {
             )
             .help("for the Snowflake CLI write `secret_template: \"<% ctx.env.{name} %>\"`"));
         }
+        if let Some(bad) = config
+            .secret_template
+            .chars()
+            .find(|c| matches!(c, '\'' | '\\') || c.is_control())
+        {
+            return Err(Diagnostic::new(
+                Code::BadConfig,
+                Span::new(file, 0, 0),
+                format!("`secret_template` cannot contain {bad:?}"),
+            )
+            .help("the template is written inside a SQL string literal as it is, so a quote, a backslash or a line break would end or change it"));
+        }
         Ok(config)
     }
 }

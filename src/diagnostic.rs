@@ -156,6 +156,8 @@ codes! {
     OutOfRange = "E0329", Error, "value out of range";
     /// A function declares more parameters than Snowflake allows.
     TooManyParameters = "E0330", Error, "too many parameters";
+    /// A name holds text that the Snowflake CLI's templating would rewrite.
+    NameRewritten = "E0331", Error, "name the Snowflake CLI would rewrite";
     /// `eaxc.yaml` is not valid.
     BadConfig = "E0501", Error, "invalid configuration";
     /// A bug in eaxc.

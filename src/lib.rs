@@ -25,6 +25,7 @@ pub mod parse;
 pub mod plan;
 pub mod render;
 pub mod source;
+pub mod templating;
 
 use config::Config;
 use diagnostic::Diagnostic;

@@ -164,17 +164,22 @@ fn run_all(spec_dir: &str) -> usize {
         let text = String::from_utf8_lossy(&bytes);
         placeholders += names
             .iter()
-            .filter(|name| text.contains(&format!("<% ctx.env.{name} %>")))
+            .filter(|name| text.contains(&format!("<% ctx.env.{name} |")))
             .count();
     }
-    assert!(placeholders > 0, "the build wrote no `<% ctx.env.NAME %>`");
+    assert!(
+        placeholders > 0,
+        "the build wrote no `<% ctx.env.NAME ... %>`"
+    );
 
-    // resolve's stdout is the secret stage with each placeholder literal replaced by the
-    // escaped value, and nothing else.
-    let mut expected = std::fs::read_to_string(out.join("030_secrets.sql")).unwrap();
+    // resolve's stdout is the security integration and secret stages with each placeholder
+    // literal replaced by the escaped value, and nothing else.
+    let mut expected = ["020_security_integrations.sql", "030_secrets.sql"]
+        .map(|file| std::fs::read_to_string(out.join(file)).unwrap())
+        .join("\n");
     for (name, value) in &canaries {
         expected = expected.replace(
-            &snowflake::string(&format!("<% ctx.env.{name} %>")),
+            &snowflake::template(&format!("<% ctx.env.{name} %>")),
             &snowflake::string(value),
         );
     }

@@ -6,6 +6,7 @@
 use std::process::Command;
 
 use eaxc::render::{python, snowflake};
+use eaxc::templating;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree as _;
 use proptest::test_runner::TestRunner;
@@ -37,13 +38,20 @@ const ADVERSARIAL: &[&str] = &[
     "'; DROP TABLE x; --",
     "\"); import os #",
     "\\u0041\\x41\\101",
+    "R&D &name &{name} a && b &_x & 1",
+    "{# comment #} {% if x %} {{ y }} <% z %>",
+    "&",
+    "{",
+    "<",
+    "%",
+    "&&&{{{%%>>{#<%&a",
 ];
 
 /// Characters that need escaping somewhere, or look like escapes, or are otherwise odd.
 const TRICKY: &[char] = &[
     'a', 'Z', '0', ' ', '\'', '"', '\\', '$', '\n', '\r', '\t', '\u{0}', '\u{7f}', '\u{85}', 'é',
     '🙂', '{', '}', '%', '<', '>', ';', '-', '#', '\u{2028}', '\u{2029}', '\u{feff}', 'u', 'x',
-    'n', '0', '7',
+    'n', '0', '7', '&', 'b', '_',
 ];
 
 /// Strings mixing the tricky characters with arbitrary Unicode scalar values (controls, NUL,
@@ -86,6 +94,10 @@ fn check_sql_string(text: &str) {
         !literal.chars().any(char::is_control),
         "literal stays on one line, without raw control characters: {literal:?}"
     );
+    assert!(
+        !templating::has_template(&literal),
+        "the Snowflake CLI would expand {literal}"
+    );
 }
 
 fn check_ident(text: &str) {
@@ -104,6 +116,10 @@ fn check_body(text: &str) {
         decoded
     };
     assert_eq!(decoded, text, "{body}");
+    assert!(
+        !templating::has_template(&body),
+        "the Snowflake CLI would expand {body}"
+    );
 }
 
 #[test]
@@ -160,6 +176,10 @@ fn python_literals_round_trip_under_literal_eval() {
             "generated Python never holds `$$`: {literal}"
         );
         assert!(!literal.contains('\n'), "one line: {literal}");
+        assert!(
+            !templating::has_template(literal),
+            "the Snowflake CLI would expand {literal}"
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("literals.py");
@@ -260,4 +280,48 @@ proptest! {
         prop_assert_eq!(decoded, format!("{text} (eaxc: egress of api roundtrip)"));
         prop_assert!(rest.starts_with(';'));
     }
+}
+
+/// VARIANT and BINARY defaults and example arguments are expressions Snowflake accepts for those
+/// types, escaped like any other literal.
+#[test]
+fn semi_structured_and_binary_values_are_written_as_conversions() {
+    let spec = r#"api values {
+  egress = ["api.example.com"]
+  auth none
+  procedure send(
+    payload variant = "R&D",
+    count variant = 42,
+    flag variant = true,
+    digest binary = "48656c6c6f",
+    meta object = null,
+  ) returns variant {
+    request POST "https://api.example.com/send" {
+      json = { payload = payload, count = count, flag = flag, digest = digest, meta = meta }
+    }
+    example {
+      payload = "{}"
+      digest  = "00FF"
+    }
+  }
+}
+"#;
+    let compilation = compile_specs(vec![("values.eax".into(), spec.into())], None);
+    assert!(compilation.diagnostics.is_empty(), "{:?}", compilation.diagnostics);
+    let output = compilation.output.expect("compiles");
+    let procedures = &output.files["050_procedures.sql"];
+    for param in [
+        r"payload VARIANT DEFAULT TO_VARIANT('R\x26D')",
+        "count VARIANT DEFAULT TO_VARIANT(42)",
+        "flag VARIANT DEFAULT TO_VARIANT(TRUE)",
+        "digest BINARY DEFAULT TO_BINARY('48656c6c6f', 'HEX')",
+        "meta OBJECT DEFAULT NULL",
+    ] {
+        assert!(procedures.contains(param), "{param} in\n{procedures}");
+    }
+    let examples = &output.files["examples.sql"];
+    assert!(
+        examples.contains("(payload => TO_VARIANT('{}'), digest => TO_BINARY('00FF', 'HEX'))"),
+        "{examples}"
+    );
 }

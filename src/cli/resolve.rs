@@ -1,6 +1,8 @@
-//! `eaxc resolve`: the secret statements (`030_secrets.sql`) with every environment variable
-//! filled in, printed to stdout only, so that `eaxc resolve | snow sql --stdin` creates the
-//! secrets without their values ever reaching a file. Values are never printed to stderr.
+//! `eaxc resolve`: the statements that hold secret values (`020_security_integrations.sql` and
+//! `030_secrets.sql`) with every environment variable filled in, printed to stdout only, so
+//! that `eaxc resolve | snow sql --stdin` creates them without their values ever reaching a
+//! file. Values are escaped like any string literal eaxc writes, so the client's templating
+//! leaves them alone. Values are never printed to stderr.
 
 use std::collections::hash_map::RandomState;
 use std::collections::BTreeSet;
@@ -47,8 +49,14 @@ pub(crate) fn resolve(args: &ResolveArgs) -> Result<u8, Fatal> {
     let plan = plan::plan(&compilation.project);
     let output = render::render(&compilation.project, &plan, &compilation.sources, &config)
         .map_err(|diagnostic| Fatal(diagnostic.message))?;
-    let text = &output.files[Stage::Secrets.file()];
-    let pieces = split_markers(text, &marker);
+    // Every statement that can hold a value: the OAuth security integrations (client ids and
+    // secrets) and the secrets, in deploy order, so that one pipe creates them all.
+    let text: String = [Stage::SecurityIntegrations, Stage::Secrets]
+        .iter()
+        .map(|stage| output.files[stage.file()].as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let pieces = split_markers(&text, &marker);
 
     let mut missing = BTreeSet::new();
     let mut not_unicode = BTreeSet::new();

@@ -20,11 +20,12 @@ use crate::auth::{ClientAuth, OAuthGrant};
 use crate::config::Config;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{
-    Action, ActionBody, ActionKind, Api, ExecuteAs, Expr, Literal, OnError, Piece, Project,
-    Request, SecretBody, SecretValue, TypeFamily,
+    Action, ActionBody, ActionKind, Api, DataType, ExecuteAs, Expr, Literal, OnError, Piece,
+    Project, Request, SecretBody, SecretValue, TypeFamily,
 };
 use crate::plan::{Plan, Stage, Target};
 use crate::source::{Sources, Span};
+use crate::templating;
 
 /// The files of one build: relative path → content. Deterministic for the same input.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -407,7 +408,7 @@ impl Renderer<'_> {
         match value {
             SecretValue::Literal(text) => snowflake::string(text),
             SecretValue::Env(variable) => {
-                snowflake::string(&self.config.secret_template.replace("{name}", variable))
+                snowflake::template(&self.config.secret_template.replace("{name}", variable))
             }
         }
     }
@@ -570,7 +571,7 @@ impl Renderer<'_> {
                         format!(
                             "\n-- api {} ({})\n",
                             api.name,
-                            self.sources.get(api.file).name
+                            templating::inert(&self.sources.get(api.file).name)
                         )
                     } else {
                         "\n".to_string()
@@ -779,7 +780,11 @@ impl Renderer<'_> {
             .map(|param| {
                 let mut text = format!("{} {}", param.name, param.data_type.sql());
                 if let Some(default) = &param.default {
-                    let _ = write!(text, " DEFAULT {}", sql_literal(&default.node));
+                    let _ = write!(
+                        text,
+                        " DEFAULT {}",
+                        sql_value(&default.node, &param.data_type)
+                    );
                 }
                 text
             })
@@ -964,12 +969,12 @@ impl Renderer<'_> {
             api,
             "handler.py",
             context! {
-                spec => self.sources.get(api.file).name.clone(),
+                spec => templating::inert(&self.sources.get(api.file).name),
                 api => api.name.node.clone(),
                 kind => action.kind.word(),
                 action => action.name.node.clone(),
                 comment => action.comment.is_some(),
-                comment_lines => action.comment.as_deref().unwrap_or_default().lines().collect::<Vec<_>>(),
+                comment_lines => action.comment.as_deref().unwrap_or_default().lines().map(templating::inert).collect::<Vec<_>>(),
                 imports => imports,
                 uses_secrets => uses_secrets,
                 egress => egress,
@@ -1078,8 +1083,13 @@ impl Renderer<'_> {
             for (object, name) in objects.iter().rev() {
                 let _ = match object.target {
                     Target::NetworkRule => writeln!(out, "DROP NETWORK RULE IF EXISTS {name};"),
-                    Target::SecurityIntegration | Target::Integration => {
-                        writeln!(out, "DROP INTEGRATION IF EXISTS {name};")
+                    // By kind: an untyped DROP INTEGRATION would drop whatever integration
+                    // of any kind holds the name.
+                    Target::SecurityIntegration => {
+                        writeln!(out, "DROP SECURITY INTEGRATION IF EXISTS {name};")
+                    }
+                    Target::Integration => {
+                        writeln!(out, "DROP EXTERNAL ACCESS INTEGRATION IF EXISTS {name};")
                     }
                     Target::Secret(_) => writeln!(out, "DROP SECRET IF EXISTS {name};"),
                     Target::Action(index) => {
@@ -1116,7 +1126,11 @@ impl Renderer<'_> {
                                 .iter()
                                 .find(|(name, _)| name.node == param.name.node)
                                 .map(|(_, value)| {
-                                    format!("{} => {}", param.name, sql_literal(&value.node))
+                                    format!(
+                                        "{} => {}",
+                                        param.name,
+                                        sql_value(&value.node, &param.data_type)
+                                    )
                                 })
                         })
                         .collect();
@@ -1140,14 +1154,21 @@ impl Renderer<'_> {
     }
 }
 
-/// A literal in SQL (`check` has made sure it fits the parameter's type).
-fn sql_literal(value: &Literal) -> String {
-    match value {
+/// A literal as a SQL value of `data_type` (`check` has made sure it fits): VARIANT scalars
+/// through `TO_VARIANT`, BINARY hex through `TO_BINARY`, as a parameter default or a `CALL`
+/// argument accepts them.
+fn sql_value(value: &Literal, data_type: &DataType) -> String {
+    let scalar = match value {
+        Literal::Null => return "NULL".into(),
         Literal::String(text) => snowflake::string(text),
         Literal::Number(text) => text.clone(),
         Literal::Bool(true) => "TRUE".into(),
         Literal::Bool(false) => "FALSE".into(),
-        Literal::Null => "NULL".into(),
+    };
+    match data_type.family {
+        TypeFamily::Semi => format!("TO_VARIANT({scalar})"),
+        TypeFamily::Binary => format!("TO_BINARY({scalar}, 'HEX')"),
+        _ => scalar,
     }
 }
 

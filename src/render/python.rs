@@ -1,16 +1,21 @@
 //! Python literals and expressions for generated handlers. The only place Python text is
 //! escaped; every value from a spec reaches a handler through these functions.
 
+use std::fmt::Write as _;
+
 use crate::model::{Expr, Literal, Piece};
+use crate::templating;
 
 /// A double-quoted Python string literal that `ast.literal_eval` decodes back to `text`.
-/// Control characters, line separators and `$` (so that a generated body never contains `$$`)
-/// are written as escapes.
+/// Control characters, line separators, `$` (so that a generated body never contains `$$`) and
+/// the first character of anything the Snowflake CLI would expand (`&name`, `{#`, `<%`, ...:
+/// [`templating`]) are written as escapes.
 #[must_use]
 pub fn string_literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
@@ -19,10 +24,13 @@ pub fn string_literal(text: &str) -> String {
             '\t' => out.push_str("\\t"),
             '$' => out.push_str("\\x24"),
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
+                let _ = write!(out, "\\x{:02x}", c as u32);
             }
             c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c if templating::starts_template(c, chars.peek().copied()) => {
+                templating::push_hex_escape(&mut out, c);
             }
             c => out.push(c),
         }

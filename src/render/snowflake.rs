@@ -1,6 +1,10 @@
 //! Snowflake quoting and escaping: identifiers, string literals and procedure bodies. The only
 //! place SQL text is escaped; templates reach it through filters.
 
+use std::fmt::Write as _;
+
+use crate::templating;
+
 /// A double-quoted identifier with `"` doubled (case is kept).
 /// <https://docs.snowflake.com/en/sql-reference/identifiers-syntax>
 #[must_use]
@@ -29,20 +33,27 @@ fn push_ident(out: &mut String, name: &str) {
 
 /// A single-quoted string literal. Backslash escapes are active in Snowflake string constants,
 /// so `\` is doubled first, then `'` is doubled; control characters are written as escapes so
-/// that a literal stays on one line.
+/// that a literal stays on one line, and the first character of anything the Snowflake CLI would
+/// expand (`&name`, `{#`, `<%`, ...: [`templating`]) as `\xhh`, which Snowflake decodes back.
 /// <https://docs.snowflake.com/en/sql-reference/data-types-text#escape-sequences-in-single-quoted-string-constants>
 #[must_use]
 pub fn string(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('\'');
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '\\' => out.push_str("\\\\"),
             '\'' => out.push_str("''"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c if templating::starts_template(c, chars.peek().copied()) => {
+                templating::push_hex_escape(&mut out, c);
+            }
             c => out.push(c),
         }
     }
@@ -50,9 +61,39 @@ pub fn string(text: &str) -> String {
     out
 }
 
-/// The `AS ...` body of a procedure or function: `$$body$$` when that is unambiguous,
-/// otherwise a single-quoted literal in which only `\` and `'` are escaped (newlines stay, so
-/// the stored body is byte-identical to the file).
+/// A secret template filled in with a variable's name, as the string literal it stands for.
+/// A Snowflake CLI template (`<% ... %>`, the default) gets a chain of Jinja filters that escapes
+/// the value the client inserts, which it inserts raw: `\` and `'` are doubled and `{` is
+/// written `\x7b` (so that `--enable-templating ALL` does not expand it either). The filters'
+/// arguments are Jinja string escapes, so the text holds no quote or backslash that would end
+/// the SQL literal early. Any other template is written as it is.
+#[must_use]
+pub fn template(filled: &str) -> String {
+    let mut out = String::with_capacity(filled.len() + 96);
+    out.push('\'');
+    match filled
+        .strip_suffix("%>")
+        .filter(|_| filled.starts_with("<%"))
+    {
+        Some(expression) => {
+            out.push_str(expression.trim_end());
+            out.push_str(TEMPLATE_ESCAPES);
+            out.push_str(" %>");
+        }
+        None => out.push_str(filled),
+    }
+    out.push('\'');
+    out
+}
+
+/// The filters [`template`] adds: Jinja's `"\x5c"` is `\`, `"\x27"` is `'`, `"\x7b"` is `{`.
+const TEMPLATE_ESCAPES: &str =
+    r#" | replace("\x5c", "\x5c\x5c") | replace("\x27", "\x27\x27") | replace("\x7b", "\x5cx7b")"#;
+
+/// The `AS ...` body of a procedure or function: `$$body$$` when that is unambiguous and holds
+/// nothing the Snowflake CLI would expand, otherwise a single-quoted literal in which `\`, `'`
+/// and the first character of each template sequence are escaped (newlines stay), so that the
+/// body Snowflake stores is byte-identical to the file either way.
 /// <https://docs.snowflake.com/en/sql-reference/data-types-text#dollar-quoted-string-constants>
 #[must_use]
 pub fn body(text: &str) -> String {
@@ -63,17 +104,21 @@ pub fn body(text: &str) -> String {
 
 /// Appends `text` as by [`body`].
 pub fn push_body(out: &mut String, text: &str) {
-    if !text.contains("$$") && !text.ends_with('$') {
+    if !text.contains("$$") && !text.ends_with('$') && !templating::has_template(text) {
         out.push_str("$$");
         out.push_str(text);
         out.push_str("$$");
         return;
     }
     out.push('\'');
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '\\' => out.push_str("\\\\"),
             '\'' => out.push_str("''"),
+            c if templating::starts_template(c, chars.peek().copied()) => {
+                templating::push_hex_escape(out, c);
+            }
             c => out.push(c),
         }
     }
