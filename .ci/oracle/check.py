@@ -53,8 +53,15 @@ SQLFLUFF_SEGMENT = {
     "DROP PROCEDURE": "drop_procedure_statement",
     "DROP FUNCTION": "drop_function_statement",
     "DROP INTEGRATION": "drop_object_statement",
+    "DROP SECURITY INTEGRATION": "drop_object_statement",
+    "DROP EXTERNAL ACCESS INTEGRATION": "drop_object_statement",  # surrogate, parsed as DROP INTEGRATION
     "DROP SECRET": "drop_object_statement",
     "DROP NETWORK RULE": "drop_object_statement",  # surrogate, parsed as DROP SECRET
+}
+# Statements no parser knows, and the statement of the same shape each is parsed as instead.
+SURROGATES = {
+    "DROP NETWORK RULE": "DROP SECRET",
+    "DROP EXTERNAL ACCESS INTEGRATION": "DROP INTEGRATION",
 }
 # GRANT object types for which sqlglot 30.30.0 builds a real exp.Grant on valid input (measured);
 # for the others (e.g. SECRET) it falls back to an opaque exp.Command and is not used.
@@ -319,8 +326,10 @@ def classify(s: Stmt) -> None:
             kind = "DROP NETWORK RULE"
         elif rest[:1] in (["PROCEDURE"], ["FUNCTION"], ["INTEGRATION"], ["SECRET"]):
             kind = "DROP " + rest[0]
+        elif rest == ["SECURITY", "INTEGRATION"]:
+            kind = "DROP SECURITY INTEGRATION"
         elif rest == ["EXTERNAL", "ACCESS"]:
-            kind = "DROP INTEGRATION"
+            kind = "DROP EXTERNAL ACCESS INTEGRATION"
         else:
             kind = "OTHER: DROP " + " ".join(rest)
     s.kind = kind
@@ -831,7 +840,7 @@ class Oracle:
         if not ok and mode == ADVISORY:
             self.warnings.append(f"{where} {parser} (advisory, not a failure): {msg}")
         elif not ok:
-            tag = f"{parser} on the DROP SECRET stand-in" if mode == SURROGATE else parser
+            tag = f"{parser} on the {SURROGATES[s.kind]} stand-in" if mode == SURROGATE else parser
             self.failures.append(f"{where} {tag}: {msg}")
 
     def check_stmt(self, s: Stmt) -> None:
@@ -876,10 +885,19 @@ class Oracle:
         elif k in ("DROP PROCEDURE", "DROP FUNCTION", "DROP INTEGRATION"):
             self.record(s, "sqlfluff", REQUIRED, *self.fluff.check(sql, SQLFLUFF_SEGMENT[k], s.line))
             self.record(s, "sqlglot", REQUIRED, *self.glot.check(sql, "Drop", k.split()[1]))
-        elif k == "DROP NETWORK RULE":
-            # No parser knows DROP NETWORK RULE; DROP SECRET has the same shape: DROP <kind> [IF EXISTS] <name>.
-            stand_in = re.sub(r"^DROP\s+NETWORK\s+RULE\b", "DROP SECRET", sql, count=1, flags=re.IGNORECASE)
+        elif k == "DROP SECURITY INTEGRATION":
+            # sqlglot 30.30.0 only builds an opaque Command for it.
+            self.record(s, "sqlfluff", REQUIRED, *self.fluff.check(sql, SQLFLUFF_SEGMENT[k], s.line))
+            self.notes["DROP SECURITY INTEGRATION: sqlglot not used (it only builds an opaque Command)"] += 1
+        elif k in SURROGATES:
+            # No parser knows DROP NETWORK RULE or DROP EXTERNAL ACCESS INTEGRATION (Snowflake
+            # documents both); a statement of the same shape, DROP <kind> [IF EXISTS] <name>,
+            # stands in: DROP SECRET for the rule, the untyped DROP INTEGRATION for the other.
+            prefix = r"^DROP\s+" + r"\s+".join(k.split()[1:]) + r"\b"
+            stand_in = re.sub(prefix, SURROGATES[k], sql, count=1, flags=re.IGNORECASE)
             self.record(s, "sqlfluff", SURROGATE, *self.fluff.check(stand_in, SQLFLUFF_SEGMENT[k], s.line))
+            if SURROGATES[k] == "DROP INTEGRATION":
+                self.record(s, "sqlglot", SURROGATE, *self.glot.check(stand_in, "Drop", "INTEGRATION"))
         else:
             self.notes[f"unrouted statement kind ({k}): sqlfluff required"] += 1
             self.record(s, "sqlfluff", REQUIRED, *self.fluff.check(sql, None, s.line))
@@ -1021,9 +1039,10 @@ class Oracle:
             ("sqlglot", REQUIRED),
             ("titan", REQUIRED),
             ("sqlfluff", SURROGATE),
+            ("sqlglot", SURROGATE),
             ("titan", ADVISORY),
         ]
-        heads = ["sqlfluff", "sqlglot", "titan", "sqlfluff(surrogate)", "titan(advisory)"]
+        heads = ["sqlfluff", "sqlglot", "titan", "sqlfluff(surrogate)", "sqlglot(surrogate)", "titan(advisory)"]
         labels = sorted({k[0] for k in self.counts}, key=kind_order)
         width = max([len(label) for label in labels] + [20])
         out("\nSTATEMENTS CHECKED PER PARSER (accepted/checked; '-' = not routed to that parser)")
@@ -1041,9 +1060,12 @@ class Oracle:
             totals.append(f"{ok}/{n}".rjust(len(h)))
         out("  " + "total".ljust(width) + "  " + "  ".join(totals))
         out("\nSURROGATE / PARTIAL / UNCHECKED")
-        sur = sum(v[0] + v[1] for k, v in self.counts.items() if k[2] == SURROGATE)
-        if sur:
-            out(f"  {sur} x DROP NETWORK RULE: no parser knows it; sqlfluff parsed it as DROP SECRET (same shape)")
+        sur = 0
+        for kind, stand_in in SURROGATES.items():
+            n = sum(v[0] + v[1] for k, v in self.counts.items() if k[0] == kind and k[1:] == ("sqlfluff", SURROGATE))
+            sur += n
+            if n:
+                out(f"  {n} x {kind}: no parser knows it; parsed as {stand_in} (same shape)")
         for note, n in sorted(self.notes.items()):
             out(f"  {n} x {note}")
         for note in getattr(self, "deploy_notes", []):
@@ -1075,6 +1097,8 @@ ORDER = [
     "DROP PROCEDURE",
     "DROP FUNCTION",
     "DROP INTEGRATION",
+    "DROP SECURITY INTEGRATION",
+    "DROP EXTERNAL ACCESS INTEGRATION",
     "DROP SECRET",
     "DROP NETWORK RULE",
 ]
