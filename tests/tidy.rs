@@ -63,3 +63,56 @@ fn every_code_has_a_negative_spec() {
         );
     }
 }
+
+/// Every environment variable eaxc reads is named in the README's "Environment variables"
+/// section: no hidden switches. A read whose name is not a literal must be one of the reads the
+/// README describes without naming them (the variables a spec's `env("NAME")` names).
+#[test]
+fn every_environment_variable_read_is_documented() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = readme
+        .split("\n## Environment variables\n")
+        .nth(1)
+        .expect("README.md has an `## Environment variables` section");
+    let section = section.split("\n## ").next().unwrap_or(section);
+    // Reads by a computed name, file by file.
+    const COMPUTED: &[(&str, &str)] = &[("src/cli/resolve.rs", "std::env::var(name)")];
+    let mut paths = Vec::new();
+    rust_files(&root().join("src"), &mut paths);
+    let mut literal_reads = 0;
+    for path in paths {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let relative = path
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        for call in ["env::var(", "env::var_os(", "env::vars(", "env::vars_os("] {
+            for (at, _) in text.match_indices(call) {
+                let rest = &text[at + call.len()..];
+                if let Some(name) = rest.strip_prefix('"').and_then(|r| r.split('"').next()) {
+                    literal_reads += 1;
+                    assert!(
+                        section.contains(&format!("`{name}`")),
+                        "{relative} reads {name}, which the README's Environment variables section does not name"
+                    );
+                } else {
+                    let line = text[..at].rsplit('\n').next().unwrap_or("").to_string()
+                        + call
+                        + &rest[..rest.find('\n').unwrap_or(rest.len())];
+                    assert!(
+                        COMPUTED
+                            .iter()
+                            .any(|(file, read)| *file == relative && line.contains(read)),
+                        "{relative} reads an environment variable by a computed name: {}",
+                        line.trim()
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        literal_reads >= 2,
+        "the scan found the known reads (NO_COLOR, EAXC_TEST_FAIL)"
+    );
+}
