@@ -6,12 +6,11 @@
 use std::process::Command;
 
 use eaxc::render::{python, snowflake};
-use eaxc::templating;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree as _;
 use proptest::test_runner::TestRunner;
 
-use crate::common::{compile_specs, decode_sql_string};
+use crate::common::{compile_specs, decode_sql_string, files};
 
 const ADVERSARIAL: &[&str] = &[
     "",
@@ -85,6 +84,23 @@ fn decode_ident(quoted: &str) -> String {
     inner.replace("\"\"", "\"")
 }
 
+/// Where the first sequence starts that the Snowflake CLI's templating acts on (written here
+/// independently of `eaxc::templating`, from the client's sources: string.Template with `&`,
+/// whose identifiers are ASCII; Jinja's `{{`, `{%`, `{#`; the `<% %>` delimiters).
+fn client_would_expand(text: &str) -> Option<usize> {
+    const PAIRS: [&str; 7] = ["&&", "&{", "{{", "{%", "{#", "<%", "%>"];
+    let bytes = text.as_bytes();
+    (0..bytes.len()).find(|&i| {
+        PAIRS
+            .iter()
+            .any(|pair| bytes[i..].starts_with(pair.as_bytes()))
+            || (bytes[i] == b'&'
+                && bytes
+                    .get(i + 1)
+                    .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_'))
+    })
+}
+
 fn check_sql_string(text: &str) {
     let literal = snowflake::string(text);
     let (decoded, rest) = decode_sql_string(&literal);
@@ -95,7 +111,7 @@ fn check_sql_string(text: &str) {
         "literal stays on one line, without raw control characters: {literal:?}"
     );
     assert!(
-        !templating::has_template(&literal),
+        client_would_expand(&literal).is_none(),
         "the Snowflake CLI would expand {literal}"
     );
 }
@@ -117,7 +133,7 @@ fn check_body(text: &str) {
     };
     assert_eq!(decoded, text, "{body}");
     assert!(
-        !templating::has_template(&body),
+        client_would_expand(&body).is_none(),
         "the Snowflake CLI would expand {body}"
     );
 }
@@ -177,7 +193,7 @@ fn python_literals_round_trip_under_literal_eval() {
         );
         assert!(!literal.contains('\n'), "one line: {literal}");
         assert!(
-            !templating::has_template(literal),
+            client_would_expand(literal).is_none(),
             "the Snowflake CLI would expand {literal}"
         );
     }
@@ -307,7 +323,11 @@ fn semi_structured_and_binary_values_are_written_as_conversions() {
 }
 "#;
     let compilation = compile_specs(vec![("values.eax".into(), spec.into())], None);
-    assert!(compilation.diagnostics.is_empty(), "{:?}", compilation.diagnostics);
+    assert!(
+        compilation.diagnostics.is_empty(),
+        "{:?}",
+        compilation.diagnostics
+    );
     let output = compilation.output.expect("compiles");
     let procedures = &output.files["050_procedures.sql"];
     for param in [
@@ -323,5 +343,108 @@ fn semi_structured_and_binary_values_are_written_as_conversions() {
     assert!(
         examples.contains("(payload => TO_VARIANT('{}'), digest => TO_BINARY('00FF', 'HEX'))"),
         "{examples}"
+    );
+}
+
+/// The spec directories whose whole output is checked below: the examples, the handler test
+/// specs and the adversarial specs that put template syntax everywhere a spec can.
+const SPEC_DIRS: [&str; 3] = ["specs/ok", "tests/handler_specs", "tests/snowcli_specs"];
+
+/// Removes eaxc's own secret templates (`'<% ctx.env.NAME | ... %>'`), the one template syntax
+/// it writes on purpose.
+fn without_secret_templates(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("'<% ctx.env.") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find("%>'").expect("a closed template") + start + 3;
+        out.push('?');
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// No file `snow sql` would read holds anything its templating acts on, apart from the secret
+/// templates; a generated handler holds none either. (.ci/snowcli/check.py runs the real client
+/// over the same output.)
+#[test]
+fn no_sql_file_and_no_generated_handler_holds_template_syntax() {
+    let mut checked = 0;
+    for dir in SPEC_DIRS {
+        let compilation = compile_specs(files(dir, "eax"), None);
+        assert!(
+            compilation
+                .diagnostics
+                .iter()
+                .all(|d| d.severity != eaxc::diagnostic::Severity::Error),
+            "{dir} compiles"
+        );
+        let output = compilation.output.expect("compiles");
+        let hand_written: Vec<&String> = compilation
+            .sources
+            .iter()
+            .filter(|file| file.name.ends_with(".py"))
+            .map(|file| &file.text)
+            .collect();
+        for (path, text) in &output.files {
+            let generated_handler = path.starts_with("handlers/") && !hand_written.contains(&text);
+            if !(path.ends_with(".sql") || generated_handler) {
+                continue;
+            }
+            let text = without_secret_templates(text);
+            if let Some(at) = client_would_expand(&text) {
+                let line = text[..at].matches('\n').count() + 1;
+                panic!(
+                    "{dir}: {path}:{line} holds template syntax: {:?}",
+                    &text[at..(at + 40).min(text.len())]
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 30, "checked {checked} files");
+}
+
+/// A hand-written handler that holds template syntax gets a single-quoted body, which
+/// Snowflake decodes back to the file byte for byte; one without gets `$$`.
+#[test]
+fn hand_written_bodies_decode_to_their_files() {
+    let compilation = compile_specs(files("tests/snowcli_specs", "eax"), None);
+    let output = compilation.output.expect("compiles");
+    let sql = &output.files["050_procedures.sql"];
+    let mut single_quoted = 0;
+    let mut dollar_quoted = 0;
+    for file in compilation
+        .sources
+        .iter()
+        .filter(|file| file.name.ends_with(".py"))
+    {
+        // Each body follows `AS ` at the end of its statement's header.
+        let decoded: Vec<String> = sql
+            .match_indices("\nAS ")
+            .map(|(at, _)| {
+                let body = &sql[at + 4..];
+                if let Some(inner) = body.strip_prefix("$$") {
+                    inner[..inner.find("$$").expect("closing $$")].to_string()
+                } else {
+                    decode_sql_string(body).0
+                }
+            })
+            .collect();
+        assert!(
+            decoded.contains(&file.text),
+            "{} is not the decoded body of any procedure",
+            file.name
+        );
+        if client_would_expand(&file.text).is_some() || file.text.contains("$$") {
+            single_quoted += 1;
+        } else {
+            dollar_quoted += 1;
+        }
+    }
+    assert!(
+        single_quoted >= 1 && dollar_quoted >= 1,
+        "{single_quoted} single-quoted, {dollar_quoted} $$ bodies"
     );
 }
