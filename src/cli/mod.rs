@@ -46,8 +46,9 @@ pub enum Command {
     Fmt(FmtArgs),
     /// Print the objects a build creates, in deploy order, with their dependencies.
     Plan(PlanArgs),
-    /// Print the secret statements with their values read from the environment, for piping
-    /// into a SQL client (`eaxc resolve | snow sql --stdin`); refuses a terminal without --force.
+    /// Print the statements that hold secret values (020, 030) with the values read from the
+    /// environment, for piping into a SQL client (`eaxc resolve | snow sql --stdin`); refuses a
+    /// terminal without --force.
     Resolve(ResolveArgs),
     /// Start a project: eaxc.yaml, an example spec and a pre-commit configuration.
     Init(InitArgs),
