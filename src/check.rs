@@ -14,8 +14,9 @@ use crate::model::{
 use crate::source::{Sources, Span, Spanned};
 use crate::templating;
 
-/// Python runtime versions Snowflake offers for procedures and functions.
-pub const RUNTIMES: &[&str] = &["3.10", "3.11", "3.12", "3.13", "3.14"];
+/// Python runtime versions Snowflake documents for procedures and functions (its runtime
+/// support policy lists 3.8 to 3.13; 3.8 is decommissioned, 3.9 deprecated and being removed).
+pub const RUNTIMES: &[&str] = &["3.10", "3.11", "3.12", "3.13"];
 
 /// Runs every rule and returns the problems found (unsorted).
 #[must_use]
