@@ -850,6 +850,7 @@ const ACTION_ATTRIBUTES: &[&str] = &[
     "secure",
     "timeout",
     "retries",
+    "idempotent",
     "on_error",
     "secrets",
 ];
@@ -940,6 +941,7 @@ fn lower_action(
     let secure = attrs.boolean(lx, "secure").unwrap_or(false);
     let timeout = attrs.ranged(lx, "timeout", 1, 600, "seconds").unwrap_or(30);
     let retries = attrs.ranged(lx, "retries", 0, 10, "retries").unwrap_or(3);
+    let idempotent = attrs.boolean(lx, "idempotent");
     let on_error = attrs
         .enumeration(
             lx,
@@ -964,7 +966,7 @@ fn lower_action(
         );
     }
     if handler.is_some() {
-        for generated_only in ["timeout", "retries", "on_error"] {
+        for generated_only in ["timeout", "retries", "idempotent", "on_error"] {
             if let Some(span) = attrs.span_of(generated_only) {
                 lx.report(
                     Diagnostic::new(
@@ -1137,6 +1139,7 @@ fn lower_action(
         secure,
         timeout,
         retries,
+        idempotent: idempotent.unwrap_or(false),
         on_error,
         body,
         secrets: attached,

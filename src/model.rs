@@ -206,6 +206,10 @@ pub struct Action {
     pub timeout: u32,
     /// How often a generated request is retried.
     pub retries: u32,
+    /// `idempotent = true`: the request may be sent twice, so a generated handler retries it
+    /// even after it may have reached the server (always so for GET, HEAD, PUT, DELETE and
+    /// OPTIONS).
+    pub idempotent: bool,
     /// What a generated handler does with errors.
     pub on_error: OnError,
     /// The handler.

@@ -45,8 +45,13 @@ impl AuthMethod for Basic {
                     "credentials = _snowflake.get_username_password({})",
                     string_literal("credentials")
                 ),
-                "pair = credentials.username + \":\" + credentials.password".to_string(),
+                format!(
+                    "pair = _secret(secrets, {}, credentials.username) + \":\" + _secret(secrets, {}, credentials.password)",
+                    string_literal("credentials.username"),
+                    string_literal("credentials.password")
+                ),
                 "token = base64.b64encode(pair.encode(\"utf-8\")).decode(\"ascii\")".to_string(),
+                "secrets.append(token)".to_string(),
                 format!(
                     "headers[{}] = {} + token",
                     string_literal("Authorization"),

@@ -111,12 +111,11 @@ pub(crate) const KINDS: &[(&str, LowerFn)] = &[
     ("snowflake_pat", snowflake_pat::lower),
 ];
 
-/// A Python line that reads a generic-string secret into `token`.
+/// A Python line that reads a generic-string secret into `token`, through the handler's
+/// `_secret` check.
 fn read_generic(alias: &str) -> String {
-    format!(
-        "token = _snowflake.get_generic_secret_string({})",
-        crate::render::python::string_literal(alias)
-    )
+    let alias = crate::render::python::string_literal(alias);
+    format!("token = _secret(secrets, {alias}, _snowflake.get_generic_secret_string({alias}))")
 }
 
 /// A Python line that sets a header to `prefix + token` (or `token` alone).

@@ -165,8 +165,8 @@ impl AuthMethod for OAuth2 {
             imports: Vec::new(),
             lines: vec![
                 format!(
-                    "token = _snowflake.get_oauth_access_token({})",
-                    string_literal("oauth_token")
+                    "token = _secret(secrets, {alias}, _snowflake.get_oauth_access_token({alias}))",
+                    alias = string_literal("oauth_token")
                 ),
                 format!(
                     "headers[{}] = {} + token",

@@ -20,8 +20,8 @@ use crate::auth::{ClientAuth, OAuthGrant};
 use crate::config::Config;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{
-    Action, ActionBody, ActionKind, Api, DataType, ExecuteAs, Expr, Literal, OnError, Piece,
-    Project, Request, SecretBody, SecretValue, TypeFamily,
+    Action, ActionBody, ActionKind, Api, DataType, ExecuteAs, Literal, OnError, Piece, Project,
+    Request, SecretBody, SecretValue, TypeFamily,
 };
 use crate::plan::{Plan, Stage, Target};
 use crate::source::{Sources, Span};
@@ -902,7 +902,7 @@ impl Renderer<'_> {
         let host_check = (!host_names.is_empty()).then(|| {
             context! {
                 names => host_names.join(", "),
-                expr => python::template(&request.url.authority, |name| format!("_text({})", python::arg(name))),
+                expr => host_check_expr(request),
                 port => default_port,
             }
         });
@@ -915,7 +915,13 @@ impl Renderer<'_> {
                 python::arg(name)
             ))
         };
-        let query_param = |name: &str| UrlPart::Code(format!("_quote({})", python::arg(name)));
+        let query_param = |name: &str| {
+            UrlPart::Code(format!(
+                "_quote({}, {})",
+                python::string_literal(name),
+                python::arg(name)
+            ))
+        };
         let pieces =
             |pieces: &[Piece], parts: &mut Vec<UrlPart>, param: &dyn Fn(&str) -> UrlPart| {
                 for piece in pieces {
@@ -940,15 +946,93 @@ impl Renderer<'_> {
             |pieces: &[Piece]| pieces.iter().any(|piece| matches!(piece, Piece::Param(_)));
         let uses_path = has_param(&request.url.path);
         let uses_query_template = has_param(&request.url.query);
-        let pairs = |entries: &[(String, Expr)]| -> Vec<(String, String)> {
-            entries
-                .iter()
-                .map(|(key, value)| (key.clone(), python::expr(value, 8)))
-                .collect()
+        // A parameter is turned into text by name, so that a value without a text form (NaN
+        // inside an ARRAY) is refused naming it.
+        let named = |name: &str| {
+            format!(
+                "_named({}, {})",
+                python::string_literal(name),
+                python::arg(name)
+            )
         };
-        let mut imports: Vec<&str> = vec!["datetime", "email.utils", "time"];
-        if request.json.is_some() {
-            imports.extend(["decimal", "json"]);
+        let named_piece = |name: &str| format!("({} or \"\")", named(name));
+        let query: Vec<(String, String)> = request
+            .query
+            .iter()
+            .map(|(key, value)| {
+                (
+                    key.clone(),
+                    python::expr_with(value, 8, &named, &named_piece),
+                )
+            })
+            .collect();
+        // A parameter in a header is checked by name: HTTP cannot carry every character.
+        let header_param = |name: &str| {
+            format!(
+                "_header({}, {})",
+                python::string_literal(name),
+                python::arg(name)
+            )
+        };
+        let headers: Vec<(String, String)> = request
+            .headers
+            .iter()
+            .map(|(key, value)| {
+                let code = python::expr_with(value, 8, &header_param, &|name| {
+                    format!("({} or \"\")", header_param(name))
+                });
+                (key.clone(), code)
+            })
+            .collect();
+        // A parameter in a JSON body is encoded on its own, so that NaN is refused by name.
+        let json = request.json.as_ref().map(|json| {
+            python::expr_with(
+                json,
+                4,
+                &|name| {
+                    format!(
+                        "_arg({}, {})",
+                        python::string_literal(name),
+                        python::arg(name)
+                    )
+                },
+                &named_piece,
+            )
+        });
+        let uses_header_params = headers.iter().any(|(_, code)| code.contains("_header("));
+        let uses_named = uses_header_params
+            || uses_path
+            || uses_query_template
+            || query.iter().any(|(_, code)| code.contains("_named("))
+            || json.as_deref().is_some_and(|code| code.contains("_named("));
+        let uses_text = !query.is_empty()
+            || !headers.is_empty()
+            || uses_named
+            || host_check_expr(request).contains("_text(");
+        let has_family = |family: TypeFamily| {
+            action
+                .params
+                .iter()
+                .any(|param| param.data_type.family == family)
+        };
+        let text_json = uses_text && has_family(TypeFamily::Semi);
+        let text_binary = uses_text && has_family(TypeFamily::Binary);
+        let text_time = uses_text && has_family(TypeFamily::Time);
+        let uses_json = json.is_some() || text_json;
+        let returns_json = action.returns.family == TypeFamily::Semi;
+        let mut imports: Vec<&str> =
+            vec!["http.client", "http.cookiejar", "logging", "time", "zlib"];
+        if action.retries > 0 {
+            imports.extend(["datetime", "email.utils"]);
+        }
+        if uses_json {
+            imports.extend(["datetime", "decimal", "json", "math"]);
+        }
+        if returns_json {
+            imports.push("json");
+        }
+        if text_time {
+            imports.push("datetime");
         }
         if uses_path || uses_query_template {
             imports.push("urllib.parse");
@@ -956,6 +1040,11 @@ impl Renderer<'_> {
         imports.extend(apply.imports.iter().copied());
         imports.sort_unstable();
         imports.dedup();
+        // Whether a request that may have reached the server may be sent again.
+        let idempotent_method = matches!(
+            request.method.as_str(),
+            "GET" | "HEAD" | "PUT" | "DELETE" | "OPTIONS"
+        );
         let mut signature: Vec<&str> = Vec::new();
         if action.kind == ActionKind::Procedure {
             signature.push("session");
@@ -980,20 +1069,29 @@ impl Renderer<'_> {
                 egress => egress,
                 timeout => action.timeout,
                 retries => action.retries,
+                retry_sent => idempotent_method || action.idempotent,
+                idempotent_attribute => action.idempotent && !idempotent_method,
                 signature => signature.join(", "),
                 args => action.params.iter().map(|param| param.name.node.clone()).collect::<Vec<_>>(),
                 required => required,
                 allowed => allowed,
                 host_check => host_check,
                 url => url,
-                query => pairs(&request.query),
-                headers => pairs(&request.headers),
-                json => request.json.as_ref().map(|json| python::expr(json, 4)),
+                query => query,
+                headers => headers,
+                json => json,
+                uses_header_params => uses_header_params,
+                uses_named => uses_named,
+                uses_text => uses_text,
+                uses_json => uses_json,
+                text_json => text_json,
+                text_binary => text_binary,
+                text_time => text_time,
                 method => request.method.clone(),
                 uses_path => uses_path,
                 uses_query_template => uses_query_template,
                 on_error_return => action.on_error == OnError::Return,
-                returns_json => action.returns.family == TypeFamily::Semi,
+                returns_json => returns_json,
                 auth_lines => apply.lines,
             },
         )
@@ -1170,6 +1268,13 @@ fn sql_value(value: &Literal, data_type: &DataType) -> String {
         TypeFamily::Binary => format!("TO_BINARY({scalar}, 'HEX')"),
         _ => scalar,
     }
+}
+
+/// The Python expression of a request's host and port, when a parameter is in it.
+fn host_check_expr(request: &Request) -> String {
+    python::template(&request.url.authority, |name| {
+        format!("_text({})", python::arg(name))
+    })
 }
 
 /// A part of a generated URL expression.

@@ -95,23 +95,41 @@ pub fn template(pieces: &[Piece], wrap: impl Fn(&str) -> String) -> String {
 /// An expression building a request value, indented for a block at `indent` spaces.
 #[must_use]
 pub fn expr(value: &Expr, indent: usize) -> String {
+    expr_with(value, indent, &arg, &|name| format!("_text({})", arg(name)))
+}
+
+/// [`expr`] with the code for a parameter standing alone (`param`) and for one inside a
+/// template (`piece`), so that a header or a JSON body can check each parameter by name.
+#[must_use]
+pub fn expr_with(
+    value: &Expr,
+    indent: usize,
+    param: &dyn Fn(&str) -> String,
+    piece: &dyn Fn(&str) -> String,
+) -> String {
     match value {
         Expr::Literal(value) => literal(value),
-        Expr::Param(name) => arg(name),
-        Expr::Template(pieces) => template(pieces, |name| format!("_text({})", arg(name))),
+        Expr::Param(name) => param(name),
+        Expr::Template(pieces) => template(pieces, piece),
         Expr::Secret {
             alias,
             accessor,
             field,
         } => {
+            // Every secret value goes through `_secret`, which refuses one that could not be
+            // sent as it is and remembers it, so that error messages can mask it.
             let call = format!("_snowflake.{accessor}({})", string_literal(alias));
-            match field.as_str() {
-                "username" | "password" => format!("{call}.{field}"),
-                _ => call,
-            }
+            let (name, value) = match field.as_str() {
+                "username" | "password" => (format!("{alias}.{field}"), format!("{call}.{field}")),
+                _ => (alias.clone(), call),
+            };
+            format!("_secret(secrets, {}, {value})", string_literal(&name))
         }
         Expr::List(items) => {
-            let parts: Vec<String> = items.iter().map(|item| expr(item, indent + 4)).collect();
+            let parts: Vec<String> = items
+                .iter()
+                .map(|item| expr_with(item, indent + 4, param, piece))
+                .collect();
             let inline = format!("[{}]", parts.join(", "));
             if inline.len() <= 60 && !inline.contains('\n') {
                 inline
@@ -122,7 +140,13 @@ pub fn expr(value: &Expr, indent: usize) -> String {
         Expr::Object(entries) => {
             let parts: Vec<String> = entries
                 .iter()
-                .map(|(key, value)| format!("{}: {}", string_literal(key), expr(value, indent + 4)))
+                .map(|(key, value)| {
+                    format!(
+                        "{}: {}",
+                        string_literal(key),
+                        expr_with(value, indent + 4, param, piece)
+                    )
+                })
                 .collect();
             if parts.is_empty() {
                 "{}".into()

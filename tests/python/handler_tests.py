@@ -28,10 +28,12 @@ import datetime
 import decimal
 import email.utils
 import faulthandler
+import gzip
 import http.server
 import importlib.util
 import itertools
 import json
+import logging
 import os
 import re
 import socket
@@ -146,16 +148,22 @@ def parse_sql(out_dir):
     return actions
 
 
-_SQL_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "b": "\b", "f": "\f"}
+_SQL_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
 
 
 def unquote_sql(text):
-    """The value of a single-quoted Snowflake string constant (without its quotes)."""
+    """The value of a single-quoted Snowflake string constant (without its quotes): `\\xhh`,
+    `\\uhhhh` and octal escapes are decoded, any other escaped character stands for itself."""
     out = []
     index = 0
     while index < len(text):
         c = text[index]
-        if c == "\\" and index + 1 < len(text):
+        escape = re.match(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|[0-7]{1,3})", text[index:])
+        if escape:
+            code = escape.group(1)
+            out.append(chr(int(code[1:], 16) if code[0] in "xu" else int(code, 8)))
+            index += len(escape.group(0))
+        elif c == "\\" and index + 1 < len(text):
             nxt = text[index + 1]
             out.append(_SQL_ESCAPES.get(nxt, nxt))
             index += 2
@@ -234,13 +242,21 @@ def install_network_guard():
 class Reply:
     """What the mock server answers to one request."""
 
-    def __init__(self, status=200, body=b"", headers=(), delay=0.0, truncate=False):
+    def __init__(self, status=200, body=b"", headers=(), delay=0.0, truncate=False, trickle=0.0, length=None, raw=None):
         self.status = status
         self.body = body.encode("utf-8") if isinstance(body, str) else body
         self.headers = list(headers)
         self.delay = min(delay, MAX_REPLY_DELAY)
         # Announce more bytes than are sent, then close: the connection drops mid-answer.
         self.truncate = truncate
+        # Seconds between the bytes of the body (it trickles in); the trickle stops after
+        # MAX_REPLY_DELAY seconds or when the client hangs up.
+        self.trickle = trickle
+        # The Content-Length to announce (text), or False for none: the body ends when the
+        # connection closes.
+        self.length = length
+        # Bytes written instead of a well-formed answer.
+        self.raw = raw
 
 
 def json_reply(value, status=200, headers=()):
@@ -286,15 +302,29 @@ class MockServer:
                 if reply.delay:
                     time.sleep(reply.delay)
                 try:
+                    if reply.raw is not None:
+                        self.wfile.write(reply.raw)
+                        return
                     self.send_response(reply.status)
                     for name, value in reply.headers:
                         self.send_header(name, value)
                     has_body = reply.status not in (204, 304) and not 100 <= reply.status < 200
-                    if has_body:
+                    if has_body and reply.length is None:
                         self.send_header("Content-Length", str(len(reply.body) + (100 if reply.truncate else 0)))
+                    elif has_body and reply.length is not False:
+                        self.send_header("Content-Length", reply.length)
                     self.end_headers()
                     if has_body and self.command != "HEAD":
-                        self.wfile.write(reply.body)
+                        if reply.trickle:
+                            stop = time.monotonic() + MAX_REPLY_DELAY
+                            for byte in reply.body:
+                                if time.monotonic() > stop:
+                                    break
+                                self.wfile.write(bytes([byte]))
+                                self.wfile.flush()
+                                time.sleep(reply.trickle)
+                        else:
+                            self.wfile.write(reply.body)
                 except OSError:
                     pass  # the client gave up (read timeout)
 
@@ -476,7 +506,8 @@ class Handler:
         for sent in self.sent:
             expect(sent.timeout is not None, f"{self.stem}: {sent.method} {sent.url} was sent without a timeout")
             if hasattr(self.module, "TIMEOUT_SECONDS"):
-                eq(sent.timeout, self.module.TIMEOUT_SECONDS, f"{self.stem}: timeout of {sent.method} {sent.url}")
+                limit = self.module.TIMEOUT_SECONDS
+                expect(0 < sent.timeout <= limit, f"{self.stem}: timeout of {sent.method} {sent.url} is {sent.timeout}, not within the deadline of {limit} s")
         extra = self.aliases_read() - set(self.action.secrets)
         expect(not extra, f"{self.stem} read secret aliases {sorted(extra)} that its SECRETS clause does not attach")
 
@@ -948,11 +979,12 @@ def remove_dot_segments(path):
 
 
 @case("trouble")
-def status_429_honours_retry_after_capped_then_raises():
+def status_429_retries_honour_retry_after_within_the_deadline():
+    # 429 may be retried for any method, POST included: the server did not act on it.
     handler = Handler("echo_service__echo")
     SERVER.answer(
         text_reply("slow down", 429, [("Retry-After", "7")]),
-        text_reply("slow down", 429, [("Retry-After", "120")]),
+        text_reply("slow down", 429, [("Retry-After", "3")]),
         text_reply("slow down", 429, [("Retry-After", "soon")]),
         text_reply("slow down", 429, [("Retry-After", "1")]),
     )
@@ -961,20 +993,41 @@ def status_429_honours_retry_after_capped_then_raises():
     expect("429" in str(error), f"message {str(error)!r} lacks the status")
     eq(len(handler.sent), handler.module.MAX_RETRIES + 1, "attempts")
     eq(len(SERVER.received), 4, "requests received")
-    eq(handler.sleeps, [7.0, 30.0, 4.0], "delays (Retry-After 7, 120 capped to 30, unparseable -> backoff)")
+    eq(handler.sleeps, [7.0, 3.0, 4.0], "delays (Retry-After 7 and 3, unparseable -> backoff)")
     for index in range(4):
         _, received = handler.exchange(index)
         eq(received.json(), {"data": [[0, "hi"]]}, f"body of attempt {index + 1}")
 
 
 @case("trouble")
+def retry_after_beyond_the_deadline_stops_at_once():
+    # Before: a Retry-After of a day was slept through in 30 s pieces.
+    for wait in ["86400", "31"]:
+        SERVER.reset()
+        handler = Handler("google_sheets__read_range")
+        SERVER.answer(text_reply("come back tomorrow", 429, [("Retry-After", wait)]))
+        error = handler.fails(handler.module.ApiError, "s", "A1")
+        eq(error.status, 429, f"ApiError.status (Retry-After {wait})")
+        eq(handler.sleeps, [], f"delays (Retry-After {wait}, timeout 30)")
+        handler.only_exchange()
+
+
+@case("trouble")
+def retry_after_in_other_digits_falls_back_to_backoff():
+    # Before: `Retry-After: ²` passed str.isdigit() and float() raised a raw ValueError.
+    handler = Handler("google_sheets__read_range")
+    SERVER.answer(text_reply("busy", 503, [("Retry-After", "²")]), json_reply({"values": []}))
+    eq(handler.call("s", "A1"), {"values": []}, "result")
+    eq(handler.sleeps, [1.0], "delays")
+
+
+@case("trouble")
 def status_503_with_retry_after_then_success():
-    handler = Handler("immuta__register_snowflake_connection")
-    SERVER.answer(text_reply("maintenance", 503, [("Retry-After", "2")]), json_reply({"id": 1}))
-    eq(handler.call("k", "h", "w", "r"), {"id": 1}, "result after a retry")
+    handler = Handler("google_sheets__read_range")
+    SERVER.answer(text_reply("maintenance", 503, [("Retry-After", "2")]), json_reply({"values": [["1"]]}))
+    eq(handler.call("s", "A1"), {"values": [["1"]]}, "result after a retry")
     eq(handler.sleeps, [2.0], "delays")
     eq(len(SERVER.received), 2, "requests received")
-    eq(SERVER.received[0].body, SERVER.received[1].body, "the retry sends the same body")
 
 
 @case("trouble")
@@ -1004,6 +1057,47 @@ def server_errors_back_off_exponentially_then_raise():
 
 
 @case("trouble")
+def post_that_may_have_arrived_is_not_sent_again():
+    # Before: one trigger_pipeline call started the same pipeline 4 times.
+    args = ("p1", "n", "e", "eu1.api.matillion.com")
+    for what, reply in [
+        ("HTTP 500", text_reply("e", 500)),
+        ("HTTP 502", text_reply("e", 502)),
+        ("HTTP 504", text_reply("e", 504)),
+        ("an answer cut off", Reply(200, '{"pipelineExecutionId": ', [("Content-Type", "application/json")], truncate=True)),
+        ("no answer in time", Reply(200, "{}", delay=1.0)),
+    ]:
+        SERVER.reset()
+        handler = Handler("matillion_dpc__trigger_pipeline")
+        handler.module.TIMEOUT_SECONDS = 0.5
+        SERVER.answer(*[reply] * 4)
+        handler.fails(handler.module.ApiError, *args)
+        eq(len(SERVER.received), 1, f"POSTs received after {what}")
+        eq(handler.sleeps, [], f"delays after {what}")
+
+
+@case("trouble")
+def post_declared_idempotent_is_retried():
+    handler = Handler("hs_values__put_record")
+    SERVER.answer(text_reply("e", 502), Reply(200, "{}", [("Content-Type", "application/json")], truncate=True), json_reply({"ok": 1}))
+    eq(handler.call(*VALUES_ARGS), {"ok": 1}, "result")
+    eq(len(SERVER.received), 3, "POSTs received (idempotent = true)")
+    eq(SERVER.received[0].body, SERVER.received[2].body, "the retry sends the same body")
+
+
+@case("trouble")
+def post_is_retried_after_429_and_refused_connections():
+    handler = Handler("hs_tickets__open_ticket")
+    SERVER.answer(text_reply("later", 429), json_reply({"id": 3}))
+    eq(handler.call("t", "low", 1, False), {"id": 3}, "result after a 429")
+    eq(len(SERVER.received), 2, "POSTs received")
+    handler = Handler("hs_tickets__open_ticket", port=closed_port())
+    result = handler.call("t", "low", 1, False)
+    eq(len(handler.sent), 3, "attempts to connect (retries = 2)")
+    expect("cannot connect" in result["error"], f"error {result['error']!r}")
+
+
+@case("trouble")
 def status_404_is_not_retried():
     handler = Handler("matillion_dpc__trigger_pipeline")
     SERVER.answer(text_reply("Project   not found\n\tcheck the id", 404))
@@ -1028,11 +1122,44 @@ def long_error_body_is_cut_and_secrets_stay_out_of_messages():
 
 
 @case("trouble")
+def error_excerpt_masks_a_secret_the_api_echoes():
+    handler = Handler("hs_tickets__close_ticket")
+    SERVER.answer(text_reply("invalid token tok-Abc123 for T-1", 401))
+    error = handler.fails(handler.module.ApiError, "T-1")
+    expect("tok-Abc123" not in str(error), f"the token is in the message: {str(error)!r}")
+    expect("invalid token *** for T-1" in str(error), f"message {str(error)!r}")
+    handler = Handler("weather__current_conditions")
+    pair = base64.b64encode("svc_snowflake:pässwörd:42".encode("utf-8")).decode("ascii")
+    SERVER.answer(text_reply(f"bad credentials {pair} / pässwörd:42", 403))
+    error = handler.fails(handler.module.ApiError, "Oslo", "metric")
+    expect(pair not in str(error) and "pässwörd" not in str(error), f"a credential is in the message: {str(error)!r}")
+
+
+@case("trouble")
+def secret_with_surrounding_whitespace_is_refused_by_alias():
+    # Before: requests' InvalidHeader quoted the whole value ('Bearer s3cr3t-TOKEN\n').
+    for value in ["s3cr3t-TOKEN\n", " s3cr3t-TOKEN", "s3cr3t\r\nX-Injected: 1", ""]:
+        SERVER.reset()
+        handler = Handler("hs_tickets__close_ticket")
+        handler.secrets["token"] = ("GENERIC_STRING", value)
+        error = handler.fails(handler.module.ApiError, "T-1")
+        expect("`token`" in str(error), f"message {str(error)!r} does not name the secret")
+        expect(not value.strip() or value.strip() not in str(error), f"the value is in the message: {str(error)!r}")
+        handler.nothing_sent()
+    handler = Handler("hs_tickets__open_ticket")
+    handler.secrets["signing_key"] = ("GENERIC_STRING", "sign-K3y\n")
+    result = handler.call("t", "low", 1, False)
+    eq((result.get("ok"), result.get("status")), (False, None), "on_error = return")
+    expect("`signing_key`" in result["error"] and "sign-K3y" not in result["error"], f"error {result['error']!r}")
+    handler.nothing_sent()
+
+
+@case("trouble")
 def connection_refused_is_retried_then_raised():
     handler = Handler("hs_inventory__set_stock", port=closed_port())
     error = handler.fails(handler.module.ApiError, "sku", 1, None)
     eq(error.status, None, "ApiError.status")
-    expect("ConnectionError" in str(error), f"message {str(error)!r} does not name the error")
+    expect("cannot connect" in str(error), f"message {str(error)!r} does not say what failed")
     expect("4 attempt(s)" in str(error), f"message {str(error)!r} does not count attempts")
     expect("key-Q1w2e3" not in str(error), "the api key is in the message")
     eq(len(handler.sent), 4, "attempts")
@@ -1048,18 +1175,37 @@ def connection_refused_with_query_key_keeps_key_out_of_message():
 
 
 @case("trouble")
-def read_timeout_is_retried_then_raised():
+def read_timeout_is_retried_within_one_deadline():
+    handler = Handler("hs_public__search")
+    handler.module.TIMEOUT_SECONDS = 0.6
+    SERVER.answer(*[Reply(200, "{}", delay=0.25) for _ in range(3)])
+    started = time.monotonic()
+    result = handler.call("acme", "t", "json", 1, False, None)
+    eq(result, {}, "result")
     handler = Handler("hs_public__search")
     handler.module.TIMEOUT_SECONDS = 0.3
+    SERVER.reset()
     SERVER.answer(*[Reply(200, "{}", delay=1.0) for _ in range(3)])
     started = time.monotonic()
     error = handler.fails(handler.module.ApiError, "acme", "t", "json", 1, False, None)
     elapsed = time.monotonic() - started
     eq(error.status, None, "ApiError.status")
-    expect("Timeout" in str(error), f"message {str(error)!r} does not name the timeout")
-    eq(len(handler.sent), 3, "attempts (retries = 2)")
-    eq(handler.sleeps, [1.0, 2.0], "delays")
-    expect(elapsed < 3.0, f"three attempts with a 0.3 s timeout took {elapsed:.1f} s")
+    expect("timed out" in str(error), f"message {str(error)!r} does not name the timeout")
+    expect(elapsed < 0.6, f"a 0.3 s deadline took {elapsed:.2f} s")
+
+
+@case("trouble")
+def trickling_answer_is_bounded_by_the_deadline():
+    # Before: one byte every 0.6 s kept a `timeout = 1` attempt alive for 4.8 s, since the
+    # timeout bounded each socket read, not the call.
+    handler = Handler("hs_public__search")
+    handler.module.TIMEOUT_SECONDS = 1.0
+    SERVER.answer(*[Reply(200, '{"results": []}' + " " * 40, [("Content-Type", "application/json")], trickle=0.2)] * 3)
+    started = time.monotonic()
+    error = handler.fails(handler.module.ApiError, "acme", "t", "json", 1, False, None)
+    elapsed = time.monotonic() - started
+    expect("timed out" in str(error), f"message {str(error)!r}")
+    expect(elapsed < 1.5, f"a 1 s deadline took {elapsed:.2f} s against a trickling answer")
 
 
 @case("trouble")
@@ -1070,6 +1216,62 @@ def non_json_answer_of_variant_returns_text():
 
 
 @case("trouble")
+def answer_that_claims_json_but_is_not_is_an_error():
+    # Before: a proxy's HTML page (or a cut-off body) under a JSON content type was returned.
+    handler = Handler("echo_service__echo")
+    SERVER.answer(Reply(200, "<html>proxy login</html>", [("Content-Type", "application/json; charset=utf-8")]))
+    error = handler.fails(handler.module.ApiError, "ping")
+    expect("invalid JSON" in str(error) and "proxy login" in str(error), f"message {str(error)!r}")
+    handler = Handler("hs_tickets__open_ticket")
+    SERVER.answer(Reply(201, "{oops", [("Content-Type", "application/problem+json")]))
+    result = handler.call("t", "low", 1, False)
+    eq((result.get("ok"), result.get("status")), (False, 201), "on_error = return")
+
+
+@case("trouble")
+def answer_over_16_mib_is_refused():
+    handler = Handler("google_sheets__read_range")
+    SERVER.answer(Reply(200, "{}", [("Content-Type", "application/json")], length=str(17 * 1024 * 1024)))
+    error = handler.fails(handler.module.ApiError, "s", "A1")
+    expect("bytes" in str(error) and error.status == 200, f"message {str(error)!r}")
+    handler = Handler("google_sheets__read_range")
+    SERVER.answer(Reply(200, b"[" + b"0," * (8 * 1024 * 1024 + 10) + b"0]", [("Content-Type", "application/json")], length=False))
+    error = handler.fails(handler.module.ApiError, "s", "A1")
+    expect("longer than" in str(error), f"message {str(error)!r}")
+
+
+@case("trouble")
+def compressed_answers_are_read_and_invalid_ones_reported():
+    handler = Handler("google_sheets__read_range")
+    packed = gzip.compress(json.dumps({"values": [["é"]]}).encode("utf-8"))
+    SERVER.answer(Reply(200, packed, [("Content-Type", "application/json"), ("Content-Encoding", "gzip")]))
+    eq(handler.call("s", "A1"), {"values": [["é"]]}, "gzip answer")
+    _, received = handler.only_exchange()
+    eq(received.header("Accept-Encoding"), "gzip, deflate", "Accept-Encoding")
+    # Before: invalid gzip escaped as a raw requests ContentDecodingError.
+    for encoding, body in [("gzip", b"not gzip at all"), ("br", b"\x1b\x00")]:
+        SERVER.reset()
+        handler = Handler("google_sheets__read_range")
+        SERVER.answer(Reply(200, body, [("Content-Type", "application/json"), ("Content-Encoding", encoding)]))
+        handler.fails(handler.module.ApiError, "s", "A1")
+        handler.only_exchange()
+
+
+@case("trouble")
+def malformed_answers_become_api_errors():
+    for raw in [b"NOT HTTP AT ALL\r\n\r\n", b"HTTP/1.1 abc OK\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n{}", b""]:
+        SERVER.reset()
+        handler = Handler("google_sheets__read_range")
+        SERVER.answer(*[Reply(raw=raw)] * 4)
+        try:
+            handler.call("s", "A1")
+        except handler.module.ApiError:
+            pass
+        except Exception as error:  # noqa: BLE001
+            raise Failure(f"answer {raw!r} escaped as {type(error).__module__}.{type(error).__name__}: {error}")
+
+
+@case("trouble")
 def empty_204_returns_none():
     handler = Handler("google_sheets__read_range")
     SERVER.answer(Reply(204))
@@ -1077,6 +1279,94 @@ def empty_204_returns_none():
     handler = Handler("hs_tickets__close_ticket")
     SERVER.answer(Reply(204))
     eq(handler.call("T-1"), "", "result of varchar")
+
+
+@case("trouble")
+def cookies_are_not_kept_between_calls():
+    # Before: the module-level Session sent one caller's cookie with the next call.
+    handler = Handler("hs_tickets__close_ticket")
+    SERVER.answer(Reply(200, "closed", [("Set-Cookie", "session=caller-one; Path=/")]), text_reply("closed"))
+    handler.call("T-1")
+    handler.call("T-2")
+    eq(len(SERVER.received), 2, "requests")
+    eq(SERVER.received[1].header("Cookie"), None, "Cookie of the second call")
+    eq(len(handler.module._session.cookies), 0, "cookies kept by the session")
+
+
+@case("trouble")
+def debug_logging_does_not_record_secrets():
+    # Before: urllib3 logged the request line, api key in the query string included, at DEBUG;
+    # Snowflake stores library log records in the event table.
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    root = logging.getLogger()
+    keep = Keep(level=logging.DEBUG)
+    old_level = root.level
+    root.addHandler(keep)
+    root.setLevel(logging.DEBUG)
+    try:
+        handler = Handler("hs_geo__geocode")
+        handler.call("somewhere", 2)
+        handler.only_exchange()
+    finally:
+        root.removeHandler(keep)
+        root.setLevel(old_level)
+    leaked = [record for record in records if "key-Q1w2e3" in record]
+    expect(not leaked, f"log records hold the api key: {leaked}")
+
+
+@case("trouble")
+def values_are_sent_as_text_the_api_can_read():
+    # Before: ARRAY/OBJECT/BINARY went out as Python repr (`['a', 'b']`, `b'\\x00'`).
+    handler = Handler("hs_values__put_record")
+    handler.call(*VALUES_ARGS)
+    sent, received = handler.only_exchange()
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(sent.url).query)
+    eq(
+        {key: values[0] for key, values in query.items()},
+        {"tags": '["a","b \\u00e9"]', "meta": '{"k":1,"nested":[true,null]}', "blob": "00ff10", "flag": "true", "day": "2026-01-02"},
+        "query values",
+    )
+    eq(received.header("X-Tags"), '["a","b \\u00e9"]', "header from an ARRAY")
+    eq(received.header("X-Note"), "day 2026-01-02 of r/1", "header template")
+    expect(b'"amount":12345678901234567890.0123456789' in received.body, f"Decimal digits in {received.body!r}")
+    eq(received.json()["meta"], {"k": 1, "nested": [True, None]}, "OBJECT in the body")
+
+
+@case("trouble")
+def bad_arguments_are_refused_by_name_before_sending():
+    # Before: NaN went out as invalid JSON; a non-Latin-1 header value, a CR/LF in one and a
+    # port in other digits escaped as raw exceptions.
+    base = list(VALUES_ARGS)
+    for index, value, word in [
+        (7, float("nan"), "`ratio`"),
+        (7, float("inf"), "`ratio`"),
+        (6, decimal.Decimal("NaN"), "`amount`"),
+        (2, {"k": float("nan")}, "`meta`"),
+        (1, ["a", float("-inf")], "`tags`"),
+        (0, "日本", "`record_id`"),
+        (0, "r\r\nX-Injected: 1", "`record_id`"),
+    ]:
+        SERVER.reset()
+        args = list(base)
+        args[index] = value
+        refused(Handler("hs_values__put_record"), tuple(args), word)
+    for tenant in ["acme:８４４３", "acme:²"]:
+        SERVER.reset()
+        refused(Handler("hs_public__search"), (tenant, "t", "json", 1, False, None), "`tenant`")
+
+
+@case("trouble")
+def handler_without_retries_sends_once():
+    handler = Handler("hs_values__ping")
+    SERVER.answer(text_reply("e", 503))
+    handler.fails(handler.module.ApiError)
+    handler.only_exchange()
+    expect(not hasattr(handler.module, "_retry_delay"), "a handler with retries = 0 carries _retry_delay")
 
 
 @case("trouble")
@@ -1093,9 +1383,9 @@ def on_error_return_gives_a_dict_for_http_errors():
 @case("trouble")
 def on_error_return_after_retries():
     handler = Handler("hs_tickets__open_ticket")
-    SERVER.answer(*[text_reply("down", 503) for _ in range(3)])
+    SERVER.answer(*[text_reply("later", 429) for _ in range(3)])
     result = handler.call("t", "low", 1, False)
-    eq((result.get("ok"), result.get("status")), (False, 503), "ok and status")
+    eq((result.get("ok"), result.get("status")), (False, 429), "ok and status")
     eq(len(SERVER.received), 3, "requests (retries = 2)")
     eq(handler.sleeps, [1.0, 2.0], "delays")
 
@@ -1105,7 +1395,7 @@ def on_error_return_when_unreachable():
     handler = Handler("hs_tickets__open_ticket", port=closed_port())
     result = handler.call("t", "low", 1, False)
     eq((result.get("ok"), result.get("status")), (False, None), "ok and status")
-    expect("ConnectionError" in result["error"], f"error {result['error']!r}")
+    expect("cannot connect" in result["error"], f"error {result['error']!r}")
     eq(len(handler.sent), 3, "attempts")
 
 
@@ -1116,15 +1406,16 @@ def on_error_return_still_refuses_bad_parameters():
 
 @case("trouble")
 def answer_cut_off_mid_body_raises_api_error():
-    # A connection dropped in the middle of the answer is a failed request like a refused
-    # connection: it must surface as ApiError (and so as a dict under on_error = return), not as
-    # a raw requests exception.
+    # A connection dropped in the middle of the answer must surface as ApiError (and so as a
+    # dict under on_error = return), never as success: with urllib3 1.26, requests returned the
+    # cut-off body ('{"id": ') as the result.
     handler = Handler("echo_service__echo")
     SERVER.answer(*[Reply(200, '{"data": [[0, ', [("Content-Type", "application/json")], truncate=True) for _ in range(4)])
     try:
         handler.call("hi")
     except handler.module.ApiError as error:
         eq(error.status, None, "ApiError.status")
+        expect("cut off" in str(error), f"message {str(error)!r}")
     except Exception as error:  # noqa: BLE001
         raise Failure(f"a truncated answer escaped as {type(error).__module__}.{type(error).__name__}: {error}")
     else:
@@ -1162,6 +1453,50 @@ def redirect_to_another_host_is_not_followed():
         for sent in handler.sent[1:]:
             expect(sent.netloc == first, f"{stem} followed a redirect to {sent.url}, sending headers "
                    f"{sorted(sent.headers)} and body {sent.body!r}")
+
+
+# The arguments of hs_values.put_record: record_id, tags, meta, blob, flag, day, amount, ratio.
+VALUES_ARGS = (
+    "r/1",
+    ["a", "b é"],
+    {"k": 1, "nested": [True, None]},
+    b"\x00\xff\x10",
+    True,
+    datetime.date(2026, 1, 2),
+    decimal.Decimal("12345678901234567890.0123456789"),
+    None,
+)
+
+
+@case("request", covers="hs_values__put_record")
+def values_put_record_posts_to_its_path():
+    handler = Handler("hs_values__put_record")
+    SERVER.answer(json_reply({"stored": True}))
+    eq(handler.call(*VALUES_ARGS), {"stored": True}, "result")
+    sent, _ = handler.only_exchange()
+    eq(sent.method, "POST", "method")
+    eq(urllib.parse.urlsplit(sent.url).path, "/records/r%2F1", "path")
+
+
+@case("request", covers="hs_values__ping")
+def values_ping_is_a_function_without_arguments():
+    handler = Handler("hs_values__ping")
+    SERVER.answer(text_reply("pong"))
+    eq(handler.call(), "pong", "result")
+    sent, _ = handler.only_exchange()
+    eq(sent.url, "https://values.example.com/ping", "URL")
+
+
+@case("wiring")
+def every_helper_a_generated_handler_defines_it_uses():
+    for stem in ACTIONS:
+        if not is_generated(stem):
+            continue
+        with open(os.path.join(HANDLERS_DIR, stem + ".py"), encoding="utf-8") as f:
+            text = f.read()
+        for name in re.findall(r"^(?:def|class) (_\w+)", text, re.M):
+            uses = len(re.findall(rf"\b{name}\b", text)) - 1
+            expect(uses > 0, f"{stem}.py defines {name} but never uses it")
 
 
 # --------------------------------------------------------------------------------------------
