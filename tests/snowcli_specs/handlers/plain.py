@@ -1,0 +1,2 @@
+def main(name):
+    return "Hello, " + name
