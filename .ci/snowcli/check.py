@@ -1202,6 +1202,18 @@ examples_seen = {}
 literals_seen = set()
 
 
+def comment_problem(comment, decoded, text):
+    """Why a COMMENT literal does not hold `text` by both decoders, or None when it does."""
+    if comment is None:
+        return "no COMMENT"
+    if text in comment.value and text in (decoded.sqlglot.get(comment.start) or ""):
+        return None
+    return (
+        f"COMMENT {excerpt(comment.text)} decodes to {excerpt(comment.value)}, "
+        f"which does not contain {excerpt(text)}"
+    )
+
+
 def check_adversarial_sql(where, created, decoded, results):
     kind, name = created
     upper = name.upper()
@@ -1210,32 +1222,14 @@ def check_adversarial_sql(where, created, decoded, results):
     for api, text in ADVERSARIAL_API_COMMENTS.items():
         owned = kind not in ("PROCEDURE", "FUNCTION") and re.search(rf"__{api}(__|$)", upper)
         if owned:
-            problem = (
-                "no COMMENT"
-                if comment is None
-                else (
-                    None
-                    if text in comment.value and text in (decoded.sqlglot.get(comment.start) or "")
-                    else f"COMMENT {excerpt(comment.text)} decodes to {excerpt(comment.value)}, "
-                    f"which does not contain {excerpt(text)}"
-                )
-            )
+            problem = comment_problem(comment, decoded, text)
             results.ok(
                 problem is None, f"{where}: COMMENT of {name} holds the api comment", problem or ""
             )
             comments_seen.add(api)
     for action, text in ADVERSARIAL_ACTION_COMMENTS.items():
         if kind in ("PROCEDURE", "FUNCTION") and upper.endswith("__" + action):
-            problem = (
-                "no COMMENT"
-                if comment is None
-                else (
-                    None
-                    if text in comment.value and text in (decoded.sqlglot.get(comment.start) or "")
-                    else f"COMMENT {excerpt(comment.text)} decodes to {excerpt(comment.value)}, "
-                    f"which does not contain {excerpt(text)}"
-                )
-            )
+            problem = comment_problem(comment, decoded, text)
             results.ok(
                 problem is None,
                 f"{where}: COMMENT of {name} holds the action comment",
