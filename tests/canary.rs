@@ -5,11 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use eaxc::render::snowflake;
 
-use crate::common::root;
+use crate::common::{root, Eaxc};
 
 /// Spec directories checked, each compiled on its own (copied with its handlers).
 const SPEC_DIRS: &[&str] = &["specs/ok", "tests/handler_specs"];
@@ -32,13 +32,11 @@ const COMMANDS: &[&[&str]] = &[
 ];
 
 fn eaxc(args: &[String], dir: &Path, env: &BTreeMap<String, String>) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_eaxc"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .envs(env)
-        .output()
-        .expect("eaxc runs")
+    env.iter()
+        .fold(Eaxc::new(dir).args(args), |command, (name, value)| {
+            command.env(name, value)
+        })
+        .run()
 }
 
 /// Every `env("NAME")` in the spec texts of `dir`.

@@ -1,8 +1,8 @@
 //! The `eaxc` binary: exit codes, what `build` writes, and that nothing is written on errors.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crate::common::{eaxc, root};
+use crate::common::{eaxc, root, Eaxc};
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -129,10 +129,8 @@ fn secret_values_never_reach_the_output() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("generated");
     let canary = "canary-7f3a9c-value";
-    let mut command = Command::new(env!("CARGO_BIN_EXE_eaxc"));
-    command
-        .args(["build", "specs/ok", "--out", out.to_str().unwrap()])
-        .current_dir(root());
+    let mut command =
+        Eaxc::new(&root()).args(["build", "specs/ok", "--out", out.to_str().unwrap()]);
     for variable in [
         "MATILLION_CLIENT_ID",
         "MATILLION_CLIENT_SECRET",
@@ -145,9 +143,9 @@ fn secret_values_never_reach_the_output() {
         "GOOGLE_CLIENT_SECRET",
         "GOOGLE_REFRESH_TOKEN",
     ] {
-        command.env(variable, canary);
+        command = command.env(variable, canary);
     }
-    let output = command.output().unwrap();
+    let output = command.run();
     assert_eq!(output.status.code(), Some(0));
     assert!(!String::from_utf8_lossy(&output.stdout).contains(canary));
     assert!(!stderr(&output).contains(canary));

@@ -7,44 +7,16 @@ use std::process::Command;
 
 use insta_cmd::assert_cmd_snapshot;
 
-use crate::common::root;
+use crate::common::{root, snapshots, Eaxc};
 
-/// The binary, run from `dir`, without colour.
+/// The binary, run from `dir`, for `insta_cmd`.
 fn eaxc(dir: &Path) -> Command {
-    let mut command = Command::new(insta_cmd::get_cargo_bin("eaxc"));
-    command.current_dir(dir).env("NO_COLOR", "1");
-    command
-}
-
-/// Snapshot settings: files in `snapshots/` named `cmd__<name>`, temp dirs filtered.
-fn settings(temp: Option<&Path>) -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(root().join("snapshots"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_snapshot_suffix("");
-    if let Some(temp) = temp {
-        let shown = std::fs::canonicalize(temp).unwrap_or_else(|_| temp.to_path_buf());
-        settings.add_filter(&regex_escape(&shown.display().to_string()), "[TEMP]");
-        settings.add_filter(&regex_escape(&temp.display().to_string()), "[TEMP]");
-    }
-    settings
-}
-
-fn regex_escape(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
-            special
-                .then_some('\\')
-                .into_iter()
-                .chain(std::iter::once(c))
-        })
-        .collect()
+    Eaxc::new(dir).command()
 }
 
 macro_rules! snapshot {
     ($name:literal, $temp:expr, $command:expr) => {
-        settings($temp).bind(|| assert_cmd_snapshot!(concat!("cmd__", $name), $command))
+        snapshots($temp).bind(|| assert_cmd_snapshot!(concat!("cmd__", $name), $command))
     };
 }
 
@@ -61,7 +33,7 @@ fn help_of_every_subcommand() {
         "init",
         "completions",
     ] {
-        settings(None).bind(|| {
+        snapshots(None).bind(|| {
             assert_cmd_snapshot!(
                 format!("cmd__help_{sub}"),
                 eaxc(&root).args([sub, "--help"])

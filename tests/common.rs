@@ -11,14 +11,86 @@ pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Runs the `eaxc` binary in `dir`, without colour.
+/// Runs the `eaxc` binary in `dir` with `args` (see [`Eaxc`]).
 pub(crate) fn eaxc(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_eaxc"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("eaxc runs")
+    Eaxc::new(dir).args(args).run()
+}
+
+/// The one way the tests start the binary: in a directory, without colour, without the
+/// debug-only failure switch unless a test sets it, with the arguments and environment given.
+pub(crate) struct Eaxc {
+    command: Command,
+}
+
+impl Eaxc {
+    pub(crate) fn new(dir: &Path) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_eaxc"));
+        command
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .env_remove("EAXC_TEST_FAIL");
+        Eaxc { command }
+    }
+
+    pub(crate) fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    pub(crate) fn env(mut self, name: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.command.env(name, value);
+        self
+    }
+
+    pub(crate) fn env_remove(mut self, name: &str) -> Self {
+        self.command.env_remove(name);
+        self
+    }
+
+    /// The command itself, for `insta_cmd` snapshots.
+    pub(crate) fn command(self) -> Command {
+        self.command
+    }
+
+    /// Runs it to the end; stdin is empty.
+    pub(crate) fn run(mut self) -> Output {
+        self.command
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("eaxc runs")
+    }
+}
+
+/// The snapshot settings of every test: files in `snapshots/` named as given (no module
+/// prefix, no suffix), with `temp` (when given) shown as `[TEMP]`.
+pub(crate) fn snapshots(temp: Option<&Path>) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(root().join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_suffix("");
+    if let Some(temp) = temp {
+        let shown = std::fs::canonicalize(temp).unwrap_or_else(|_| temp.to_path_buf());
+        settings.add_filter(&regex_escape(&shown.display().to_string()), "[TEMP]");
+        settings.add_filter(&regex_escape(&temp.display().to_string()), "[TEMP]");
+    }
+    settings
+}
+
+/// `text` with every regex metacharacter escaped.
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
+        })
+        .collect()
 }
 
 /// Reads `file("...")` paths relative to the spec, from the repository.

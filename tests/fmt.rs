@@ -10,7 +10,7 @@ use eaxc::fmt::format;
 use eaxc::source::FileId;
 use proptest::prelude::*;
 
-use crate::common::{compile_specs, eaxc, files, root};
+use crate::common::{compile_specs, eaxc, files, root, snapshots};
 
 /// Every spec text of the repository that parses: the spec directories and every ```eax block
 /// of the documentation. Specs with semantic errors are included: their diagnostics must not
@@ -115,10 +115,7 @@ fn the_design_examples_are_canonical_except_for_blank_lines() {
 fn a_messy_spec_gets_the_canonical_layout() {
     let text = std::fs::read_to_string(root().join("specs/fmt/messy.eax")).unwrap();
     let formatted = assert_formats_well("specs/fmt/messy.eax", &text);
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(root().join("snapshots"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.bind(|| insta::assert_snapshot!("fmt__messy", formatted));
+    snapshots(None).bind(|| insta::assert_snapshot!("fmt__messy", formatted));
 }
 
 #[test]

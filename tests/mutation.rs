@@ -4,9 +4,8 @@
 //! through the binary, which must exit 0 or 1.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::process::Command;
 
-use crate::common::{compile_specs, files, root};
+use crate::common::{compile_specs, files, root, Eaxc};
 
 /// Splits a spec into tokens: whitespace runs, strings, names/numbers, single characters.
 pub(crate) fn tokens(text: &str) -> Vec<&str> {
@@ -157,12 +156,9 @@ fn mutated_specs_exit_0_or_1_from_the_binary() {
         let mutant = mutate(&mut rng, &tokens(text));
         let path = dir.path().join(format!("mutant_{case}.eax"));
         std::fs::write(&path, &mutant).unwrap();
-        let output = Command::new(env!("CARGO_BIN_EXE_eaxc"))
+        let output = Eaxc::new(&root())
             .args(["check", path.to_str().unwrap()])
-            .current_dir(root())
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
+            .run();
         let code = output.status.code();
         assert!(
             matches!(code, Some(0 | 1)),

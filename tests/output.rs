@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest as _, Sha256};
+
+use crate::common::Eaxc;
 
 const TWO_ACTIONS: &str = r#"api svc {
   egress = ["api.example.com"]
@@ -69,16 +71,12 @@ impl Project {
     }
 
     fn eaxc_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_eaxc"));
-        command
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .env_remove("EAXC_TEST_FAIL");
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        command.output().expect("eaxc runs")
+        env.iter()
+            .fold(
+                Eaxc::new(self.dir.path()).args(args),
+                |command, (name, value)| command.env(name, value),
+            )
+            .run()
     }
 
     fn build(&self) -> Output {
@@ -388,15 +386,14 @@ fn concurrent_builds_never_interleave() {
     // Two spec sets and one output directory, all in one scratch directory.
     let shared = tempfile::tempdir().unwrap();
     let run = |specs: &str, out: &Path| {
-        Command::new(env!("CARGO_BIN_EXE_eaxc"))
-            .arg("build")
-            .arg(specs)
-            .arg("--out")
-            .arg(out)
-            .env_remove("EAXC_TEST_FAIL")
-            .current_dir(shared.path())
-            .output()
-            .expect("eaxc runs")
+        Eaxc::new(shared.path())
+            .args([
+                "build".as_ref(),
+                specs.as_ref(),
+                "--out".as_ref(),
+                out.as_os_str(),
+            ])
+            .run()
     };
     for (name, text) in [("a", TWO_ACTIONS), ("b", ONE_ACTION)] {
         std::fs::create_dir_all(shared.path().join(name)).unwrap();

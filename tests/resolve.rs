@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::common::decode_sql_string;
+use crate::common::{decode_sql_string, Eaxc};
 
 const SPEC: &str = r#"api tricky {
   egress = ["api.example.com"]
@@ -24,20 +24,16 @@ const SPEC: &str = r#"api tricky {
 const NAMES: [&str; 3] = ["TRICKY_PASSWORD", "TRICKY_TOKEN", "TRICKY_USER"];
 
 fn resolve(dir: &Path, env: &[(&str, &str)], extra: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_eaxc"));
-    command
-        .arg("resolve")
+    let command = Eaxc::new(dir)
+        .args(["resolve"])
         .args(extra)
-        .arg("tricky.eax")
-        .current_dir(dir)
-        .env("NO_COLOR", "1");
-    for name in NAMES {
-        command.env_remove(name);
-    }
-    command
-        .envs(env.iter().copied())
-        .output()
-        .expect("eaxc runs")
+        .args(["tricky.eax"]);
+    let command = NAMES
+        .iter()
+        .fold(command, |command, name| command.env_remove(name));
+    env.iter()
+        .fold(command, |command, (name, value)| command.env(name, value))
+        .run()
 }
 
 fn project() -> tempfile::TempDir {

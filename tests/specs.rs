@@ -2,14 +2,7 @@
 //! every `specs/err` spec fails with the code its file name starts with, and its rendered
 //! diagnostics are snapshotted.
 
-use crate::common::{compile_specs, files, root};
-
-fn settings() -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(root().join("snapshots"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings
-}
+use crate::common::{compile_specs, files, root, snapshots};
 
 #[test]
 fn ok_specs_compile_and_match_their_snapshots() {
@@ -28,7 +21,7 @@ fn ok_specs_compile_and_match_their_snapshots() {
             .trim_start_matches("specs/ok/")
             .trim_end_matches(".eax")
             .to_string();
-        settings().bind(|| {
+        snapshots(None).bind(|| {
             for (path, content) in &output.files {
                 let snapshot = format!("ok__{stem}__{}", path.replace('/', "__"));
                 insta::assert_snapshot!(snapshot, content);
@@ -106,7 +99,7 @@ fn err_specs_fail_with_the_code_they_are_named_after() {
         }
         let rendered =
             eaxc::diagnostic::render_plain(&compilation.diagnostics, &compilation.sources, 80);
-        settings().bind(|| insta::assert_snapshot!(format!("err__{stem}"), rendered));
+        snapshots(None).bind(|| insta::assert_snapshot!(format!("err__{stem}"), rendered));
     }
 }
 
