@@ -113,3 +113,37 @@ fn every_code_is_explained_with_examples_that_hold() {
     }
     assert!(checked >= 60, "only {checked} examples checked");
 }
+
+/// The auth kinds the compiler knows (as its E0203 help lists them, from `auth::KINDS`) are the
+/// kinds docs/codes/E0203.md lists and docs/language.md gives a section each.
+#[test]
+fn docs_name_every_auth_kind() {
+    let spec = "api kinds {\n  egress = [\"api.example.com\"]\n  auth no_such_kind\n}\n";
+    let compilation = compile_specs(vec![("kinds.eax".into(), spec.into())], None);
+    let help = compilation
+        .diagnostics
+        .iter()
+        .find(|d| d.code == eaxc::diagnostic::Code::UnknownAuthKind)
+        .and_then(|d| d.help.clone())
+        .expect("an E0203 with help");
+    let listed = help
+        .split("the kinds are ")
+        .nth(1)
+        .expect("the list of kinds");
+    let kinds: Vec<&str> = listed.split('`').skip(1).step_by(2).collect();
+    assert!(kinds.len() >= 7, "kinds from {help:?}");
+    let codes = std::fs::read_to_string(root().join("docs/codes/E0203.md")).unwrap();
+    let language = std::fs::read_to_string(root().join("docs/language.md")).unwrap();
+    for kind in kinds {
+        assert!(
+            codes.contains(&format!("`{kind}`")),
+            "docs/codes/E0203.md does not list `{kind}`"
+        );
+        assert!(
+            language
+                .lines()
+                .any(|line| line.starts_with("### 4.") && line.contains(&format!("`{kind}`"))),
+            "docs/language.md has no section `### 4.x` for `{kind}`"
+        );
+    }
+}

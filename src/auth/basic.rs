@@ -52,11 +52,7 @@ impl AuthMethod for Basic {
                 ),
                 "token = base64.b64encode(pair.encode(\"utf-8\")).decode(\"ascii\")".to_string(),
                 "secrets.append(token)".to_string(),
-                format!(
-                    "headers[{}] = {} + token",
-                    string_literal("Authorization"),
-                    string_literal("Basic ")
-                ),
+                super::set_header("Authorization", "Basic "),
             ],
         })
     }

@@ -168,11 +168,7 @@ impl AuthMethod for OAuth2 {
                     "token = _secret(secrets, {alias}, _snowflake.get_oauth_access_token({alias}))",
                     alias = string_literal("oauth_token")
                 ),
-                format!(
-                    "headers[{}] = {} + token",
-                    string_literal("Authorization"),
-                    string_literal("Bearer ")
-                ),
+                super::set_header("Authorization", "Bearer "),
             ],
         })
     }
