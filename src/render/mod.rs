@@ -131,6 +131,7 @@ fn render_with(
         config,
         env,
         chunk: CHUNK,
+        hashing: sink.keeps(),
     }
     .run(plan, sink)
 }
@@ -144,6 +145,19 @@ struct Renderer<'a> {
     env: &'a minijinja::Environment<'static>,
     /// Objects rendered at a time (tests vary it: the output must not depend on it).
     chunk: usize,
+    /// Whether hashes and the manifest are made: not for a sink that keeps nothing.
+    hashing: bool,
+}
+
+impl Renderer<'_> {
+    /// The SHA-256 of `text` for the manifest, or nothing when no manifest is made.
+    fn hash(&self, text: &str) -> String {
+        if self.hashing {
+            sha256(text)
+        } else {
+            String::new()
+        }
+    }
 }
 
 impl Renderer<'_> {

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use minijinja::context;
 
-use super::{handler_path, internal, sha256, snowflake, sql_value, Renderer};
+use super::{handler_path, internal, snowflake, sql_value, Renderer};
 use crate::auth::{ClientAuth, OAuthGrant};
 use crate::diagnostic::Diagnostic;
 use crate::model::{Action, ActionBody, ActionKind, Api, ExecuteAs, SecretBody, SecretValue};
@@ -34,12 +34,12 @@ impl Renderer<'_> {
             Target::Action(index) => {
                 let action = &api.actions[index];
                 let (sql, handler) = self.action(api, action)?;
-                let hash = sha256(&handler);
+                let hash = self.hash(&handler);
                 (sql, Some((handler_path(api, action), handler, hash)))
             }
             Target::ApiGrant(_) | Target::ActionGrant(..) => return Ok(None),
         };
-        let hash = sha256(&statement);
+        let hash = self.hash(&statement);
         Ok(Some(Rendered {
             statement,
             hash,

@@ -23,6 +23,11 @@ pub trait Sink {
     fn failed(&self) -> bool {
         false
     }
+    /// Whether the sink keeps what it is given. One that keeps nothing ([`Discard`]) spares
+    /// the renderer the SHA-256 of every statement and file, and the manifest that holds them.
+    fn keeps(&self) -> bool {
+        true
+    }
 }
 
 impl Sink for Output {
@@ -47,4 +52,8 @@ impl Sink for Discard {
     fn append(&mut self, _path: &str, _text: &str) {}
 
     fn close(&mut self, _path: &str) {}
+
+    fn keeps(&self) -> bool {
+        false
+    }
 }

@@ -23,11 +23,17 @@ pub(super) struct Files<'s> {
     open: Vec<(&'static str, Sha256)>,
     /// Closed files and their hashes.
     pub(super) hashes: Vec<ManifestFile>,
+    /// Whether files are hashed at all (not for a sink that keeps nothing).
+    hashing: bool,
 }
 
 impl Files<'_> {
     /// Appends to a file that streams (a stage script or `deploy.sql`), hashing as it goes.
     fn append(&mut self, path: &'static str, text: &str) {
+        if !self.hashing {
+            self.sink.append(path, text);
+            return;
+        }
         match self.open.iter_mut().find(|(open, _)| *open == path) {
             Some((_, hasher)) => hasher.update(text.as_bytes()),
             None => {
@@ -55,8 +61,10 @@ impl Files<'_> {
     fn whole(&mut self, path: String, text: &str, hash: Option<String>) {
         self.sink.append(&path, text);
         self.sink.close(&path);
-        let sha256 = hash.unwrap_or_else(|| sha256(text));
-        self.hashes.push(ManifestFile { path, sha256 });
+        if self.hashing {
+            let sha256 = hash.unwrap_or_else(|| sha256(text));
+            self.hashes.push(ManifestFile { path, sha256 });
+        }
     }
 }
 
@@ -152,6 +160,7 @@ impl Renderer<'_> {
                 sink,
                 open: Vec::new(),
                 hashes: Vec::new(),
+                hashing: self.hashing,
             },
             stages: Stages {
                 open: None,
@@ -204,6 +213,10 @@ impl Renderer<'_> {
         files.close(DEPLOY);
         files.whole("teardown.sql".into(), &self.teardown(plan, &names), None);
         files.whole("examples.sql".into(), &self.examples(), None);
+        if !self.hashing {
+            // A sink that keeps nothing needs no manifest of what it did not keep.
+            return Ok(());
+        }
         self.write_manifest(files, objects)
     }
 
@@ -228,7 +241,7 @@ impl Renderer<'_> {
             }
             (Ok(None), Target::ApiGrant(index)) => {
                 let statement = self.api_grant(api, &api.grants[index], &mut stream.granted);
-                let hash = sha256(&statement);
+                let hash = self.hash(&statement);
                 (statement, hash)
             }
             (Ok(None), Target::ActionGrant(action, grant)) => {
@@ -238,7 +251,7 @@ impl Renderer<'_> {
                     &api.actions[action].grants[grant],
                     &mut stream.granted,
                 );
-                let hash = sha256(&statement);
+                let hash = self.hash(&statement);
                 (statement, hash)
             }
             (Ok(None), _) => {
@@ -334,6 +347,7 @@ mod tests {
                 config: &compilation.config,
                 env: environment().unwrap(),
                 chunk,
+                hashing: true,
             }
             .run(plan, &mut output)
             .unwrap();
