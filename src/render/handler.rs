@@ -166,20 +166,8 @@ fn host_check_expr(request: &Request) -> String {
 /// merged. With `host_checked`, the host and port are the `authority` the check made.
 fn url(request: &Request, host_checked: bool) -> String {
     let mut url_parts: Vec<UrlPart> = vec![UrlPart::Text(format!("{}://", request.url.scheme))];
-    let path_param = |name: &str| {
-        UrlPart::Code(format!(
-            "_path({}, {})",
-            python::string_literal(name),
-            python::arg(name)
-        ))
-    };
-    let query_param = |name: &str| {
-        UrlPart::Code(format!(
-            "_quote({}, {})",
-            python::string_literal(name),
-            python::arg(name)
-        ))
-    };
+    let path_param = |name: &str| UrlPart::Code(python::checked("_path", name));
+    let query_param = |name: &str| UrlPart::Code(python::checked("_quote", name));
     let pieces = |pieces: &[Piece], parts: &mut Vec<UrlPart>, param: &dyn Fn(&str) -> UrlPart| {
         for piece in pieces {
             parts.push(match piece {
@@ -273,11 +261,7 @@ impl RequestCode {
 /// A parameter turned into text by name, so that a value without a text form (NaN inside an
 /// ARRAY) is refused naming it.
 fn named(name: &str) -> String {
-    format!(
-        "_named({}, {})",
-        python::string_literal(name),
-        python::arg(name)
-    )
+    python::checked("_named", name)
 }
 
 /// [`named`] inside a template, where null is empty text.
@@ -287,11 +271,7 @@ fn named_piece(name: &str) -> String {
 
 /// A parameter in a header, checked by name: HTTP cannot carry every character.
 fn header_param(name: &str) -> String {
-    format!(
-        "_header({}, {})",
-        python::string_literal(name),
-        python::arg(name)
-    )
+    python::checked("_header", name)
 }
 
 /// [`header_param`] inside a template, where null is empty text.
@@ -301,11 +281,7 @@ fn header_piece(name: &str) -> String {
 
 /// A parameter in a JSON body, encoded on its own so that NaN is refused by name.
 fn json_param(name: &str) -> String {
-    format!(
-        "_arg({}, {})",
-        python::string_literal(name),
-        python::arg(name)
-    )
+    python::checked("_arg", name)
 }
 
 /// Which helper functions the handler defines (and so which imports it needs): each only
@@ -355,7 +331,8 @@ impl Helpers {
         let uses_text = !code.query.is_empty()
             || !code.headers.is_empty()
             || uses_named
-            || host_check_expr(request).contains("_text(");
+            // A parameter in the host goes through `_text` (see `host_check_expr`).
+            || request.url.host_params().next().is_some();
         let has_family = |family: TypeFamily| {
             action
                 .params

@@ -76,6 +76,13 @@ pub fn arg(name: &str) -> String {
     format!("args[{}]", string_literal(name))
 }
 
+/// A call of a handler helper that checks a parameter under its name:
+/// `helper("name", args["name"])`.
+#[must_use]
+pub fn checked(helper: &str, name: &str) -> String {
+    format!("{helper}({}, {})", string_literal(name), arg(name))
+}
+
 /// Concatenates template pieces; each parameter goes through `wrap` (e.g. `_text`).
 #[must_use]
 pub fn template(pieces: &[Piece], wrap: impl Fn(&str) -> String) -> String {

@@ -1179,7 +1179,6 @@ def read_timeout_is_retried_within_one_deadline():
     handler = Handler("hs_public__search")
     handler.module.TIMEOUT_SECONDS = 0.6
     SERVER.answer(*[Reply(200, "{}", delay=0.25) for _ in range(3)])
-    started = time.monotonic()
     result = handler.call("acme", "t", "json", 1, False, None)
     eq(result, {}, "result")
     handler = Handler("hs_public__search")
